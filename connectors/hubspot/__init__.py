@@ -1,0 +1,1 @@
+"""HubSpot connector on the official hubspot-api-client."""

@@ -1,0 +1,1 @@
+"""Pieces every CRM emulator shares: server thread, request ledger, limits, faults."""

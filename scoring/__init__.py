@@ -1,0 +1,1 @@
+"""The bundled scorers: rules, predictive model and entity extraction."""

@@ -1,0 +1,1 @@
+"""Entity extraction from lead messages into CRM fields (seed 001)."""

@@ -1,0 +1,1 @@
+"""Predictive scoring: point-in-time features, XGBoost training, calibration, registry."""

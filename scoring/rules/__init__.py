@@ -1,0 +1,1 @@
+"""Points-rules scoring engine: fit, intent, negative signals, decay, explanations, replay."""

@@ -1,0 +1,751 @@
+"""The sync state store: cursors, staged records, written values, dead letters, runs.
+
+Everything the engine must remember between runs lives here, in SQLite by default (a
+file the user chooses) or PostgreSQL, through SQLAlchemy Core. Each method is one
+transaction, so a process killed at any instant leaves the store consistent:
+
+- a pulled page (its leads, activities, outcomes, deletions, rejects and the *staged*
+  bookmark) is committed together, so a resumed pull neither loses nor repeats work;
+- leads touched by a pull are marked *dirty* until their score has been written (or
+  judged unchanged, or dead-lettered);
+- the *committed* cursor only moves to the staged bookmark once no dirty lead is left,
+  i.e. after every write it depends on was acknowledged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, overload
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from leadbridge.core.errors import StateError
+from leadbridge.core.models import (
+    Activity,
+    Bookmark,
+    Channel,
+    DeadLetter,
+    Lead,
+    Outcome,
+    Page,
+    ScoreResult,
+)
+
+__all__ = ["LeadRecord", "StateStore", "open_store"]
+
+SCHEMA_VERSION = 1
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "lb_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+cursors = sa.Table(
+    "lb_cursors",
+    metadata,
+    sa.Column("connection", sa.String(128), primary_key=True),
+    sa.Column("stream", sa.String(64), primary_key=True),
+    sa.Column("cursor_field", sa.String(128), nullable=False),
+    sa.Column("value", sa.DateTime(timezone=True)),
+    sa.Column("tiebreak_id", sa.String(128)),
+    sa.Column("staged_value", sa.DateTime(timezone=True)),
+    sa.Column("staged_tiebreak_id", sa.String(128)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+leads = sa.Table(
+    "lb_leads",
+    metadata,
+    sa.Column("connection", sa.String(128), primary_key=True),
+    sa.Column("lead_key", sa.String(256), primary_key=True),
+    sa.Column("source_id", sa.String(128), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Column("dirty", sa.Boolean, nullable=False, default=True),
+    sa.Index("ix_lb_leads_dirty", "connection", "dirty"),
+)
+
+activities = sa.Table(
+    "lb_activities",
+    metadata,
+    sa.Column("connection", sa.String(128), primary_key=True),
+    sa.Column("activity_id", sa.String(64), primary_key=True),
+    sa.Column("lead_key", sa.String(256), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("source_id", sa.String(256)),
+    sa.Column("value", sa.Float),
+    sa.Column("count", sa.Integer, nullable=False, default=1),
+    sa.Column("attributes", sa.Text, nullable=False, default="{}"),
+    sa.Index("ix_lb_activities_lead", "connection", "lead_key"),
+)
+
+outcomes = sa.Table(
+    "lb_outcomes",
+    metadata,
+    sa.Column("connection", sa.String(128), primary_key=True),
+    sa.Column("lead_key", sa.String(256), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text),
+)
+
+written = sa.Table(
+    "lb_written",
+    metadata,
+    sa.Column("connection", sa.String(128), primary_key=True),
+    sa.Column("source_id", sa.String(128), primary_key=True),
+    sa.Column("lead_key", sa.String(256), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("values_json", sa.Text, nullable=False),
+    sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+score_history = sa.Table(
+    "lb_score_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("connection", sa.String(128), nullable=False),
+    sa.Column("lead_key", sa.String(256), nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("tier", sa.String(32), nullable=False),
+    sa.Column("config_version", sa.String(128), nullable=False),
+    sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("result_json", sa.Text, nullable=False),
+    sa.Index("ix_lb_score_history_lead", "connection", "lead_key", "computed_at"),
+)
+
+dead_letters = sa.Table(
+    "lb_dead_letters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("connection", sa.String(128), nullable=False),
+    sa.Column("stream", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(256)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved", sa.Boolean, nullable=False, default=False),
+)
+
+runs = sa.Table(
+    "lb_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("connection", sa.String(128), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("report_json", sa.Text),
+)
+
+
+@dataclass(frozen=True)
+class LeadRecord:
+    """A stored lead with the bookkeeping the engine needs."""
+
+    lead: Lead
+    source_id: str
+    deleted: bool
+
+
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: None) -> None: ...
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; everything leadbridge stores is UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def activity_id(activity: Activity) -> str:
+    """A stable id: the source's own id when there is one, else a content hash."""
+    if activity.source_id:
+        basis = f"{activity.source}\x1f{activity.source_id}"
+    else:
+        basis = "\x1f".join(
+            (
+                activity.lead_key,
+                activity.kind,
+                activity.occurred_at.isoformat(),
+                str(activity.value),
+            )
+        )
+    return hashlib.blake2b(basis.encode(), digest_size=16).hexdigest()
+
+
+def fingerprint(values: Mapping[str, Any]) -> str:
+    """A hash of written values, to skip writes that would change nothing."""
+    return hashlib.sha256(orjson.dumps(dict(values), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class StateStore:
+    """All engine state behind one object; safe to share between threads."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._write_lock = threading.Lock()
+        try:
+            metadata.create_all(engine)
+            self._check_version()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StateError(
+                f"cannot open state store {engine.url!r}: {exc.__class__.__name__}: {exc}"
+            ) from exc
+
+    # -- setup ----------------------------------------------------------------------
+
+    def _check_version(self) -> None:
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).first()
+            if row is None:
+                conn.execute(
+                    meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+                )
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise StateError(f"state store schema version {row[0]} is not {SCHEMA_VERSION}")
+
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == key)).first()
+            return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write_lock, self.engine.begin() as conn:
+            self._upsert(conn, meta_table, [{"key": key, "value": value}], ["key"])
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _upsert(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        rows: Sequence[Mapping[str, Any]],
+        keys: list[str],
+    ) -> None:
+        if not rows:
+            return
+        dialect = conn.dialect.name
+        if dialect == "sqlite":
+            stmt: Any = sqlite.insert(table)
+        elif dialect == "postgresql":
+            stmt = postgresql.insert(table)
+        else:  # pragma: no cover - only the two supported engines reach here
+            raise StateError(f"unsupported database dialect {dialect!r}")
+        update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), list(rows))
+
+    # -- cursors --------------------------------------------------------------------
+
+    def bookmark(self, connection: str, stream: str, *, staged: bool = False) -> Bookmark | None:
+        """The committed bookmark of a stream, or the staged one (falling back to committed)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(cursors).where(
+                    cursors.c.connection == connection, cursors.c.stream == stream
+                )
+            ).first()
+        if row is None:
+            return None
+        value, tiebreak = row.value, row.tiebreak_id
+        if staged and row.staged_value is not None:
+            value, tiebreak = row.staged_value, row.staged_tiebreak_id
+        if value is None:
+            return None
+        return Bookmark(
+            stream=stream, cursor_field=row.cursor_field, value=_utc(value), tiebreak_id=tiebreak
+        )
+
+    def commit_bookmarks(self, connection: str, cap: datetime) -> dict[str, Bookmark]:
+        """Promote staged bookmarks to committed ones, capped at `cap` (the run's start).
+
+        Refuses while dirty leads remain: the cursor must never run ahead of the writes.
+        """
+        with self._write_lock, self.engine.begin() as conn:
+            dirty = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(leads)
+                .where(
+                    leads.c.connection == connection,
+                    leads.c.dirty.is_(True),
+                    leads.c.deleted.is_(False),
+                )
+            ).scalar_one()
+            if dirty:
+                raise StateError(f"{dirty} leads still await their write; cursors not advanced")
+            promoted: dict[str, Bookmark] = {}
+            rows = conn.execute(sa.select(cursors).where(cursors.c.connection == connection)).all()
+            for row in rows:
+                staged = _utc(row.staged_value)
+                if staged is None:
+                    continue
+                value = min(staged, cap)
+                tiebreak = row.staged_tiebreak_id if staged <= cap else None
+                current = _utc(row.value)
+                if current is not None and current > value:
+                    value, tiebreak = current, row.tiebreak_id  # never move backwards
+                conn.execute(
+                    cursors.update()
+                    .where(cursors.c.connection == connection, cursors.c.stream == row.stream)
+                    .values(value=value, tiebreak_id=tiebreak, updated_at=datetime.now(UTC))
+                )
+                promoted[row.stream] = Bookmark(
+                    stream=row.stream,
+                    cursor_field=row.cursor_field,
+                    value=value,
+                    tiebreak_id=tiebreak,
+                )
+            return promoted
+
+    def reset_staging(self, connection: str) -> None:
+        """Forget staged bookmarks (a full run re-reads from the start)."""
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                cursors.update()
+                .where(cursors.c.connection == connection)
+                .values(staged_value=None, staged_tiebreak_id=None)
+            )
+
+    # -- staging pulled pages ---------------------------------------------------------
+
+    def stage_page(self, connection: str, page: Page) -> set[str]:
+        """Store one pulled page atomically; return the lead keys it made dirty."""
+        now = datetime.now(UTC)
+        dirty: set[str] = set()
+        with self._write_lock, self.engine.begin() as conn:
+            lead_rows = []
+            for lead in page.leads:
+                source_id = next(iter(lead.source_ids.values()), lead.key)
+                lead_rows.append(
+                    {
+                        "connection": connection,
+                        "lead_key": lead.key,
+                        "source_id": source_id,
+                        "data": lead.model_dump_json(),
+                        "updated_at": lead.updated_at,
+                        "deleted": False,
+                        "dirty": True,
+                    }
+                )
+                dirty.add(lead.key)
+            self._upsert(conn, leads, lead_rows, ["connection", "lead_key"])
+            act_rows = [
+                {
+                    "connection": connection,
+                    "activity_id": activity_id(a),
+                    "lead_key": a.lead_key,
+                    "channel": a.channel.value,
+                    "kind": a.kind,
+                    "occurred_at": a.occurred_at,
+                    "source": a.source,
+                    "source_id": a.source_id,
+                    "value": a.value,
+                    "count": a.count,
+                    "attributes": orjson.dumps(dict(a.attributes)).decode(),
+                }
+                for a in page.activities
+            ]
+            self._upsert(conn, activities, act_rows, ["connection", "activity_id"])
+            activity_leads = {a.lead_key for a in page.activities}
+            out_rows = [
+                {
+                    "connection": connection,
+                    "lead_key": o.lead_key,
+                    "status": o.status.value,
+                    "at": o.at,
+                    "source": o.source,
+                    "detail": o.detail,
+                }
+                for o in page.outcomes
+            ]
+            self._upsert(conn, outcomes, out_rows, ["connection", "lead_key"])
+            if activity_leads:
+                keys = list(activity_leads)
+                for chunk in _chunks(keys, 500):
+                    conn.execute(
+                        leads.update()
+                        .where(leads.c.connection == connection, leads.c.lead_key.in_(chunk))
+                        .values(dirty=True)
+                    )
+                dirty |= activity_leads
+            if page.deleted:
+                for chunk in _chunks(list(page.deleted), 500):
+                    conn.execute(
+                        leads.update()
+                        .where(leads.c.connection == connection, leads.c.source_id.in_(chunk))
+                        .values(deleted=True, dirty=False)
+                    )
+            for reject in page.rejects:
+                conn.execute(
+                    dead_letters.insert().values(
+                        connection=connection,
+                        stream=reject.stream,
+                        record_id=reject.record_id,
+                        reason=reject.reason,
+                        payload=reject.payload,
+                        at=now,
+                        resolved=False,
+                    )
+                )
+            if page.bookmark is not None:
+                self._stage_bookmark(conn, connection, page.bookmark, now)
+        return dirty
+
+    def _stage_bookmark(
+        self, conn: sa.Connection, connection: str, bm: Bookmark, now: datetime
+    ) -> None:
+        row = conn.execute(
+            sa.select(cursors.c.staged_value, cursors.c.value).where(
+                cursors.c.connection == connection, cursors.c.stream == bm.stream
+            )
+        ).first()
+        if row is None:
+            conn.execute(
+                cursors.insert().values(
+                    connection=connection,
+                    stream=bm.stream,
+                    cursor_field=bm.cursor_field,
+                    value=None,
+                    tiebreak_id=None,
+                    staged_value=bm.value,
+                    staged_tiebreak_id=bm.tiebreak_id,
+                    updated_at=now,
+                )
+            )
+            return
+        current = _utc(row.staged_value)
+        if current is not None and current > bm.value:
+            return  # pages of one stream arrive in cursor order; never regress
+        conn.execute(
+            cursors.update()
+            .where(cursors.c.connection == connection, cursors.c.stream == bm.stream)
+            .values(
+                cursor_field=bm.cursor_field,
+                staged_value=bm.value,
+                staged_tiebreak_id=bm.tiebreak_id,
+                updated_at=now,
+            )
+        )
+
+    # -- reading for scoring ----------------------------------------------------------
+
+    def dirty_keys(self, connection: str) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(leads.c.lead_key)
+                .where(
+                    leads.c.connection == connection,
+                    leads.c.dirty.is_(True),
+                    leads.c.deleted.is_(False),
+                )
+                .order_by(leads.c.lead_key)
+            ).all()
+        return [r[0] for r in rows]
+
+    def mark_all_dirty(self, connection: str) -> None:
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                leads.update()
+                .where(leads.c.connection == connection, leads.c.deleted.is_(False))
+                .values(dirty=True)
+            )
+
+    def load_leads(self, connection: str, keys: Sequence[str]) -> dict[str, LeadRecord]:
+        """Leads by key (deleted ones included, flagged)."""
+        found: dict[str, LeadRecord] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys), 500):
+                rows = conn.execute(
+                    sa.select(
+                        leads.c.lead_key, leads.c.source_id, leads.c.data, leads.c.deleted
+                    ).where(leads.c.connection == connection, leads.c.lead_key.in_(chunk))
+                ).all()
+                for row in rows:
+                    found[row.lead_key] = LeadRecord(
+                        lead=Lead.model_validate_json(row.data),
+                        source_id=row.source_id,
+                        deleted=bool(row.deleted),
+                    )
+        return found
+
+    def load_activities(self, connection: str, keys: Sequence[str]) -> dict[str, list[Activity]]:
+        """Every stored activity of the given leads, oldest first."""
+        by_lead: dict[str, list[Activity]] = {k: [] for k in keys}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys), 500):
+                rows = conn.execute(
+                    sa.select(activities)
+                    .where(activities.c.connection == connection, activities.c.lead_key.in_(chunk))
+                    .order_by(activities.c.occurred_at)
+                ).all()
+                for row in rows:
+                    m = row._mapping
+                    by_lead[m["lead_key"]].append(
+                        Activity.model_construct(
+                            lead_key=m["lead_key"],
+                            channel=Channel(m["channel"]),
+                            kind=m["kind"],
+                            occurred_at=_utc(m["occurred_at"]),
+                            source=m["source"],
+                            source_id=m["source_id"],
+                            value=m["value"],
+                            count=m["count"],
+                            attributes=orjson.loads(m["attributes"]),
+                        )
+                    )
+        return by_lead
+
+    def outcomes(self, connection: str) -> list[Outcome]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(outcomes).where(outcomes.c.connection == connection)
+            ).all()
+        return [
+            Outcome(
+                lead_key=r.lead_key,
+                status=r.status,
+                at=_utc(r.at),
+                source=r.source,
+                detail=r.detail,
+            )
+            for r in rows
+        ]
+
+    def count_leads(self, connection: str) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(leads)
+                    .where(leads.c.connection == connection, leads.c.deleted.is_(False))
+                ).scalar_one()
+            )
+
+    # -- written values ---------------------------------------------------------------
+
+    def written_fingerprints(self, connection: str, source_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(source_ids), 500):
+                rows = conn.execute(
+                    sa.select(written.c.source_id, written.c.fingerprint).where(
+                        written.c.connection == connection, written.c.source_id.in_(chunk)
+                    )
+                ).all()
+                found.update({r.source_id: r.fingerprint for r in rows})
+        return found
+
+    def written_values(self, connection: str) -> dict[str, dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(written.c.source_id, written.c.values_json).where(
+                    written.c.connection == connection
+                )
+            ).all()
+        return {r.source_id: orjson.loads(r.values_json) for r in rows}
+
+    def settle(
+        self,
+        connection: str,
+        *,
+        written_rows: Iterable[tuple[str, str, Mapping[str, Any], str]] = (),
+        unchanged: Iterable[str] = (),
+        failed: Iterable[tuple[str, str, str, str]] = (),
+        history: Iterable[ScoreResult] = (),
+    ) -> None:
+        """Record acknowledged writes and close out leads, in one transaction.
+
+        `written_rows` are (source_id, lead_key, values, fingerprint) the CRM acknowledged;
+        `unchanged` lead keys needed no write; `failed` are (lead_key, source_id, reason,
+        payload) dead-lettered. All of them stop being dirty.
+        """
+        now = datetime.now(UTC)
+        written_list = list(written_rows)
+        failed_list = list(failed)
+        done = (
+            {lead_key for _, lead_key, _, _ in written_list}
+            | set(unchanged)
+            | {f[0] for f in failed_list}
+        )
+        with self._write_lock, self.engine.begin() as conn:
+            self._upsert(
+                conn,
+                written,
+                [
+                    {
+                        "connection": connection,
+                        "source_id": sid,
+                        "lead_key": key,
+                        "fingerprint": fp,
+                        "values_json": orjson.dumps(dict(values)).decode(),
+                        "written_at": now,
+                    }
+                    for sid, key, values, fp in written_list
+                ],
+                ["connection", "source_id"],
+            )
+            for _lead_key, source_id, reason, payload in failed_list:
+                conn.execute(
+                    dead_letters.insert().values(
+                        connection=connection,
+                        stream="writeback",
+                        record_id=source_id,
+                        reason=reason,
+                        payload=payload,
+                        at=now,
+                        resolved=False,
+                    )
+                )
+            hist = [
+                {
+                    "connection": connection,
+                    "lead_key": r.lead_key,
+                    "score": r.score,
+                    "tier": r.tier,
+                    "config_version": r.config_version,
+                    "computed_at": r.computed_at,
+                    "result_json": r.model_dump_json(),
+                }
+                for r in history
+            ]
+            if hist:
+                conn.execute(score_history.insert(), hist)
+            for chunk in _chunks(sorted(done), 500):
+                conn.execute(
+                    leads.update()
+                    .where(leads.c.connection == connection, leads.c.lead_key.in_(chunk))
+                    .values(dirty=False)
+                )
+
+    def latest_scores(self, connection: str) -> dict[str, ScoreResult]:
+        """The most recent score of every lead (from the history)."""
+        latest = (
+            sa.select(score_history.c.lead_key, sa.func.max(score_history.c.id).label("id"))
+            .where(score_history.c.connection == connection)
+            .group_by(score_history.c.lead_key)
+            .subquery()
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(score_history.c.lead_key, score_history.c.result_json).join(
+                    latest, latest.c.id == score_history.c.id
+                )
+            ).all()
+        return {r.lead_key: ScoreResult.model_validate_json(r.result_json) for r in rows}
+
+    def score_history(self, connection: str, lead_key: str) -> list[ScoreResult]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(score_history.c.result_json)
+                .where(
+                    score_history.c.connection == connection, score_history.c.lead_key == lead_key
+                )
+                .order_by(score_history.c.id)
+            ).all()
+        return [ScoreResult.model_validate_json(r[0]) for r in rows]
+
+    # -- dead letters and runs --------------------------------------------------------
+
+    def dead_letters(
+        self, connection: str | None = None, *, include_resolved: bool = False
+    ) -> list[DeadLetter]:
+        query = sa.select(dead_letters).order_by(dead_letters.c.id)
+        if connection is not None:
+            query = query.where(dead_letters.c.connection == connection)
+        if not include_resolved:
+            query = query.where(dead_letters.c.resolved.is_(False))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            DeadLetter(
+                connection=r.connection,
+                stream=r.stream,
+                record_id=r.record_id,
+                reason=r.reason,
+                payload=r.payload,
+                at=_utc(r.at),
+            )
+            for r in rows
+        ]
+
+    def begin_run(self, connection: str, mode: str, started_at: datetime) -> int:
+        with self._write_lock, self.engine.begin() as conn:
+            result = conn.execute(
+                runs.insert().values(
+                    connection=connection, mode=mode, started_at=started_at, status="running"
+                )
+            )
+            key = result.inserted_primary_key
+            if key is None:
+                raise StateError("the database did not return the new run's id")
+            return int(key[0])
+
+    def finish_run(self, run_id: int, status: str, report_json: str) -> None:
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(status=status, report_json=report_json, finished_at=datetime.now(UTC))
+            )
+
+    def runs(self, connection: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(runs).order_by(runs.c.id)
+        if connection is not None:
+            query = query.where(runs.c.connection == connection)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def open_store(target: str | Path) -> StateStore:
+    """Open (creating if needed) a store from a SQLAlchemy URL or a SQLite file path."""
+    url = str(target)
+    if "://" not in url:
+        path = Path(url).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(
+                f"cannot create the state folder {path.parent}: {exc.strerror}"
+            ) from exc
+        url = f"sqlite:///{path}"
+    try:
+        engine = sa.create_engine(url, future=True)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise StateError(f"invalid state store URL: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return StateStore(engine)
