@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -76,6 +77,9 @@ def sync(
     connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
     full: Annotated[bool, typer.Option(help="Re-read everything and re-score every lead.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run reports as JSON.")] = False,
+    as_of: Annotated[
+        datetime | None, typer.Option("--as-of", help="Score as of this UTC time (replays and reproducible runs).")
+    ] = None,
 ) -> None:
     """Run one sync of every configured connection (or one)."""
     from leadbridge.cli.progress import RichProgress
@@ -83,6 +87,7 @@ def sync(
     from leadbridge.sync.config import load_config
 
     cfg = load_config(config)
+    when = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
     targets = [c for c in cfg.connection if connection is None or c.name == connection]
     if not targets:
         raise ConfigError(f"no connection named {connection!r}" if connection else "no [[connection]] defined",
@@ -92,9 +97,11 @@ def sync(
         progress = None if as_json else RichProgress(err_console, prefix=f"{conn.name}: ")
         if progress is not None:
             with progress:
-                reports.append(run_connection(cfg, conn, config_file=str(config), full=full, progress=progress))
+                reports.append(
+                    run_connection(cfg, conn, config_file=str(config), full=full, progress=progress, as_of=when)
+                )
         else:
-            reports.append(run_connection(cfg, conn, config_file=str(config), full=full))
+            reports.append(run_connection(cfg, conn, config_file=str(config), full=full, as_of=when))
     if as_json:
         sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in reports], indent=2) + "\n")
         return

@@ -92,7 +92,7 @@ def run_demo(
     with HubSpotEmulator(portal) as emulator:
         connector = create_connector(
             "hubspot",
-            {"base_url": emulator.base_url, "auth": {"type": "private_app", "token": emulator.private_app_token}},
+            {"base_url": emulator.base_url, "auth": {"kind": "private_app", "token": emulator.private_app_token}},
         )
         try:
             scorer = RulesScorer(load_config("omnichannel"))

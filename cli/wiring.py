@@ -7,13 +7,14 @@ connector (by CRM name, from the registry) and the bundled scorer for a configur
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Any
 
 from leadbridge.connectors import create_connector
 from leadbridge.core.protocols import Connector, Scorer
 from leadbridge.scoring.rules import RulesScorer, load_config
 from leadbridge.sync.config import ConnectionConfig, LeadbridgeConfig, ScoringChoice, resolve_env
-from leadbridge.sync.engine import ProgressSink, SyncEngine, SyncReport
+from leadbridge.sync.engine import ProgressSink, SyncEngine, SyncReport, utcnow
 from leadbridge.sync.state import StateStore, open_store
 
 __all__ = ["build_connector", "build_scorer", "run_connection"]
@@ -39,8 +40,9 @@ def run_connection(
     stop: threading.Event | None = None,
     progress: ProgressSink | None = None,
     store: StateStore | None = None,
+    as_of: datetime | None = None,
 ) -> SyncReport:
-    """One sync run of one connection."""
+    """One sync run of one connection (scored as of `as_of`, default now)."""
     own_store = store is None
     state = store or open_store(config.state)
     connector = build_connector(conn, config_file=config_file)
@@ -52,6 +54,7 @@ def run_connection(
             connection=conn.name,
             progress=progress,
             stop=stop,
+            clock=(lambda: as_of) if as_of is not None else utcnow,
         )
         return engine.run(full=full)
     finally:

@@ -26,7 +26,7 @@ import httpx
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
 )
@@ -253,7 +253,7 @@ class HttpClient:
             return response
 
         retrying = Retrying(
-            retry=retry_if_exception_type((RetryableAPIError, _RetryMalformed)),
+            retry=retry_if_exception(self._worth_retrying),
             wait=self._wait,
             stop=stop_after_attempt(self.retry.max_attempts)
             | stop_after_delay(self.retry.max_elapsed_s),
@@ -351,6 +351,18 @@ class HttpClient:
         obs = self.header_parser(headers)
         if obs is not None:
             self.limiter.observe(bucket, obs)
+
+    def _worth_retrying(self, exc: BaseException) -> bool:
+        """Retryable errors, except a server wait longer than we are willing to sleep.
+
+        An exhausted daily allocation can mean hours: better to end this run (the
+        daemon tries again on schedule, other connections go on) than to block.
+        """
+        if isinstance(exc, _RetryMalformed):
+            return True
+        if not isinstance(exc, RetryableAPIError):
+            return False
+        return exc.retry_after is None or exc.retry_after <= self.retry.retry_after_cap_s
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -19,6 +19,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "Activity",
+    "AuditEvent",
+    "AuditKind",
     "AwareDatetime",
     "Bookmark",
     "Channel",
@@ -242,3 +244,35 @@ class DeadLetter(_Frozen):
     at: AwareDatetime
     attempts: int = 1
     extra: Mapping[str, Any] = Field(default_factory=dict)
+
+
+AuditKind = Literal[
+    "crm_write",
+    "score_change",
+    "config_change",
+    "model_promotion",
+    "migration_step",
+    "auth_event",
+    "privacy_action",
+    "audit_read",
+]
+
+
+class AuditEvent(_Frozen):
+    """One change leadbridge made or one access it served, before it enters the audit log.
+
+    `subject` is the natural id of the person concerned (a lead key); the audit log stores
+    only a keyed pseudonym of it. `details` must hold no personal data (field names,
+    versions, counts); personal values (old and new field values, CRM record ids) go in
+    `personal`, which the log encrypts under the subject's own key.
+    """
+
+    kind: AuditKind
+    actor: str = Field(min_length=1)
+    at: AwareDatetime
+    reason: str = ""
+    connection: str | None = None
+    subject: str | None = None
+    request_id: str | None = None
+    details: Mapping[str, Any] = Field(default_factory=dict)
+    personal: Mapping[str, Any] = Field(default_factory=dict)

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from leadbridge.core.models import (
     Activity,
+    AuditEvent,
     Bookmark,
     FieldSpec,
     Lead,
@@ -22,7 +23,7 @@ from leadbridge.core.models import (
     WriteResult,
 )
 
-__all__ = ["CallStats", "Connector", "Scorer", "SupportsWriteBack"]
+__all__ = ["AuditSink", "CallStats", "Connector", "Scorer", "SupportsWriteBack"]
 
 
 @runtime_checkable
@@ -81,3 +82,11 @@ class Scorer(Protocol):
         self, items: Sequence[tuple[Lead, Sequence[Activity]]], *, as_of: datetime
     ) -> list[ScoreResult]:
         """Score many leads at once (the fast path); same results as `score`."""
+
+
+@runtime_checkable
+class AuditSink(Protocol):
+    """Receives every change as it is made (the tamper-evident audit log implements it)."""
+
+    def record(self, events: Sequence[AuditEvent]) -> None:
+        """Append events durably; raise rather than drop one."""

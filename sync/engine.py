@@ -35,8 +35,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadbridge.core.errors import LeadbridgeError, PermanentAPIError, StateError
-from leadbridge.core.models import ScoreResult, ScoreWrite
-from leadbridge.core.protocols import CallStats, Connector, Scorer, SupportsWriteBack
+from leadbridge.core.models import AuditEvent, ScoreResult, ScoreWrite
+from leadbridge.core.protocols import AuditSink, CallStats, Connector, Scorer, SupportsWriteBack
 from leadbridge.core.redaction import redact
 from leadbridge.sync.state import LeadRecord, StateStore, fingerprint
 from leadbridge.sync.writeback import SCORE_FIELDS, cleared_values, score_values, significant
@@ -146,6 +146,9 @@ class SyncEngine:
         progress: ProgressSink | None = None,
         stop: threading.Event | None = None,
         top_n: int = 10,
+        audit: AuditSink | None = None,
+        actor: str = "leadbridge-sync",
+        decay_sweep_s: float | None = 86_400.0,
     ) -> None:
         if not isinstance(connector, SupportsWriteBack):
             raise TypeError(f"connector {connector.name!r} cannot write back")
@@ -159,6 +162,9 @@ class SyncEngine:
         self.progress: ProgressSink = progress or _NullProgress()
         self.stop = stop or threading.Event()
         self.top_n = top_n
+        self.audit = audit
+        self.actor = actor
+        self.decay_sweep_s = decay_sweep_s
 
     # -- the run ------------------------------------------------------------------
 
@@ -179,7 +185,10 @@ class SyncEngine:
             if full:
                 self.store.reset_staging(self.connection)
             self._pull(full=full, tally=tally)
-            if full:
+            sweep = full or mode == "full" or self._sweep_due(started)
+            if sweep:
+                # Scores decay with time, not only with new data: re-score every lead
+                # (locally; no API reads) and write the ones whose value moved.
                 self.store.mark_all_dirty(self.connection)
             self._score_and_write(started, counts, tally)
             if self.stop.is_set():
@@ -188,6 +197,8 @@ class SyncEngine:
                 status = "partial"
             else:
                 self.store.commit_bookmarks(self.connection, cap=started)
+                if sweep:
+                    self.store.set_meta(self._sweep_key, started.isoformat())
         except LeadbridgeError as exc:
             status = "failed"
             tally.error(str(exc))
@@ -214,6 +225,18 @@ class SyncEngine:
         )
         self.store.finish_run(run_id, status, report.model_dump_json())
         return report
+
+    @property
+    def _sweep_key(self) -> str:
+        return f"decay_sweep:{self.connection}"
+
+    def _sweep_due(self, now: datetime) -> bool:
+        if self.decay_sweep_s is None:
+            return False
+        last = self.store.get_meta(self._sweep_key)
+        if last is None:
+            return True
+        return (now - datetime.fromisoformat(last)).total_seconds() >= self.decay_sweep_s
 
     def _first_run(self) -> bool:
         return all(
@@ -290,9 +313,7 @@ class SyncEngine:
     def _diff(
         self, live: dict[str, LeadRecord], by_key: dict[str, ScoreResult], counts: _WriteTally
     ) -> list[_Pending]:
-        prior = self.store.written_fingerprints(
-            self.connection, [r.source_id for r in live.values()]
-        )
+        prior = self.store.written_for(self.connection, [r.source_id for r in live.values()])
         pending: list[_Pending] = []
         unchanged: list[str] = []
         for key, record in live.items():
@@ -300,10 +321,13 @@ class SyncEngine:
             values = score_values(result) if result is not None else cleared_values()
             fp = fingerprint(significant(values))
             previous = prior.get(record.source_id)
-            if previous == fp or (result is None and previous is None):
+            if (previous is not None and previous.fingerprint == fp) or (
+                result is None and previous is None
+            ):
                 unchanged.append(key)
                 continue
-            pending.append(_Pending(key, record.source_id, values, fp))
+            old = previous.values if previous is not None else {}
+            pending.append(_Pending(key, record.source_id, values, fp, old))
         counts.unchanged += len(unchanged)
         self.store.settle(self.connection, unchanged=unchanged)
         return pending
@@ -354,6 +378,7 @@ class SyncEngine:
                 if p.source_id not in ok
             ]
             history = [by_key[p.lead_key] for p in acked if p.lead_key in by_key]
+            self._audit(acked, by_key)
             self.store.settle(
                 self.connection,
                 written_rows=[(p.source_id, p.lead_key, p.values, p.fingerprint) for p in acked],
@@ -364,6 +389,60 @@ class SyncEngine:
             counts.failed += len(failed)
             self.progress.advance("write", len(batch))
 
+    def _audit(self, acked: list[_Pending], by_key: dict[str, ScoreResult]) -> None:
+        """One score-change and one CRM-write event per acknowledged record.
+
+        Recorded before the write is settled locally: a crash in between replays the
+        write (same values) and records it again, never the reverse.
+        """
+        if self.audit is None or not acked:
+            return
+        at = utcnow()
+        events: list[AuditEvent] = []
+        for p in acked:
+            result = by_key.get(p.lead_key)
+            if result is not None:
+                events.append(
+                    AuditEvent(
+                        kind="score_change",
+                        actor=self.actor,
+                        at=at,
+                        connection=self.connection,
+                        subject=p.lead_key,
+                        reason="rescored after new data",
+                        details={
+                            "config_version": result.config_version,
+                            "model_version": result.model_version,
+                        },
+                        personal={
+                            "score": result.score,
+                            "tier": result.tier,
+                            "reasons": [r.model_dump(mode="json") for r in result.reasons],
+                            "summary": result.summary,
+                        },
+                    )
+                )
+            changed = sorted(k for k in significant(p.values) if p.old.get(k) != p.values.get(k))
+            events.append(
+                AuditEvent(
+                    kind="crm_write",
+                    actor=self.actor,
+                    at=at,
+                    connection=self.connection,
+                    subject=p.lead_key,
+                    reason="score write-back"
+                    if result is not None
+                    else "objection to profiling: score cleared",
+                    details={"object": "contact", "fields": changed},
+                    personal={
+                        "record_id": p.source_id,
+                        "old": {k: p.old.get(k) for k in changed},
+                        "new": {k: p.values.get(k) for k in changed},
+                    },
+                )
+            )
+        self.audit.record(events)
+
 
 @dataclass(frozen=True)
 class _Pending:
@@ -371,6 +450,7 @@ class _Pending:
     source_id: str
     values: dict[str, Any]
     fingerprint: str
+    old: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

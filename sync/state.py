@@ -38,7 +38,7 @@ from leadbridge.core.models import (
     ScoreResult,
 )
 
-__all__ = ["LeadRecord", "StateStore", "open_store"]
+__all__ = ["LeadRecord", "StateStore", "WrittenValues", "open_store"]
 
 SCHEMA_VERSION = 1
 metadata = sa.MetaData()
@@ -156,6 +156,14 @@ runs = sa.Table(
 
 
 @dataclass(frozen=True)
+class WrittenValues:
+    """The last values a CRM acknowledged for one record."""
+
+    fingerprint: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class LeadRecord:
     """A stored lead with the bookkeeping the engine needs."""
 
@@ -189,6 +197,13 @@ def activity_id(activity: Activity) -> str:
             )
         )
     return hashlib.blake2b(basis.encode(), digest_size=16).hexdigest()
+
+
+def _content(lead_json: str) -> str:
+    """A lead's content without its modified time (which our own writes bump)."""
+    data = orjson.loads(lead_json)
+    data.pop("updated_at", None)
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def fingerprint(values: Mapping[str, Any]) -> str:
@@ -333,24 +348,30 @@ class StateStore:
         now = datetime.now(UTC)
         dirty: set[str] = set()
         with self._write_lock, self.engine.begin() as conn:
+            known = self._stored_lead_data(conn, connection, [lead.key for lead in page.leads])
             lead_rows = []
             for lead in page.leads:
                 source_id = next(iter(lead.source_ids.values()), lead.key)
+                data = lead.model_dump_json()
+                # Echo suppression: a re-read record (overlap window, or our own write
+                # bumping the CRM's modified time) with the same content needs no re-score.
+                changed = known.get(lead.key) != _content(data)
                 lead_rows.append(
                     {
                         "connection": connection,
                         "lead_key": lead.key,
                         "source_id": source_id,
-                        "data": lead.model_dump_json(),
+                        "data": data,
                         "updated_at": lead.updated_at,
                         "deleted": False,
-                        "dirty": True,
+                        "dirty": changed,
                     }
                 )
-                dirty.add(lead.key)
-            self._upsert(conn, leads, lead_rows, ["connection", "lead_key"])
-            act_rows = [
-                {
+                if changed:
+                    dirty.add(lead.key)
+            self._upsert_leads(conn, lead_rows)
+            act_rows: dict[str, dict[str, Any]] = {
+                activity_id(a): {
                     "connection": connection,
                     "activity_id": activity_id(a),
                     "lead_key": a.lead_key,
@@ -364,9 +385,12 @@ class StateStore:
                     "attributes": orjson.dumps(dict(a.attributes)).decode(),
                 }
                 for a in page.activities
-            ]
-            self._upsert(conn, activities, act_rows, ["connection", "activity_id"])
-            activity_leads = {a.lead_key for a in page.activities}
+            }
+            fresh = self._new_or_changed_activities(conn, connection, act_rows)
+            self._upsert(
+                conn, activities, [act_rows[i] for i in fresh], ["connection", "activity_id"]
+            )
+            activity_leads: set[str] = {str(act_rows[i]["lead_key"]) for i in fresh}
             out_rows = [
                 {
                     "connection": connection,
@@ -410,6 +434,64 @@ class StateStore:
             if page.bookmark is not None:
                 self._stage_bookmark(conn, connection, page.bookmark, now)
         return dirty
+
+    def _stored_lead_data(
+        self, conn: sa.Connection, connection: str, keys: list[str]
+    ) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(keys, 500):
+            rows = conn.execute(
+                sa.select(leads.c.lead_key, leads.c.data, leads.c.deleted).where(
+                    leads.c.connection == connection, leads.c.lead_key.in_(chunk)
+                )
+            ).all()
+            found.update({r.lead_key: _content(r.data) for r in rows if not r.deleted})
+        return found
+
+    def _upsert_leads(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        """Upsert leads; an unchanged re-read keeps its pending dirty flag."""
+        if not rows:
+            return
+        changed = [r for r in rows if r["dirty"]]
+        same = [r for r in rows if not r["dirty"]]
+        self._upsert(conn, leads, changed, ["connection", "lead_key"])
+        for row in same:
+            conn.execute(
+                leads.update()
+                .where(leads.c.connection == row["connection"], leads.c.lead_key == row["lead_key"])
+                .values(data=row["data"], updated_at=row["updated_at"], source_id=row["source_id"])
+            )
+
+    def _new_or_changed_activities(
+        self, conn: sa.Connection, connection: str, rows: Mapping[str, Mapping[str, Any]]
+    ) -> list[str]:
+        existing: dict[str, tuple[Any, ...]] = {}
+        for chunk in _chunks(list(rows), 500):
+            found = conn.execute(
+                sa.select(
+                    activities.c.activity_id,
+                    activities.c.lead_key,
+                    activities.c.kind,
+                    activities.c.occurred_at,
+                    activities.c.value,
+                    activities.c.count,
+                    activities.c.attributes,
+                ).where(activities.c.connection == connection, activities.c.activity_id.in_(chunk))
+            ).all()
+            existing.update({r[0]: (r[1], r[2], _utc(r[3]), r[4], r[5], r[6]) for r in found})
+        fresh = []
+        for aid, row in rows.items():
+            mine = (
+                row["lead_key"],
+                row["kind"],
+                row["occurred_at"],
+                row["value"],
+                row["count"],
+                row["attributes"],
+            )
+            if existing.get(aid) != mine:
+                fresh.append(aid)
+        return fresh
 
     def _stage_bookmark(
         self, conn: sa.Connection, connection: str, bm: Bookmark, now: datetime
@@ -543,16 +625,22 @@ class StateStore:
 
     # -- written values ---------------------------------------------------------------
 
-    def written_fingerprints(self, connection: str, source_ids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def written_for(self, connection: str, source_ids: Sequence[str]) -> dict[str, WrittenValues]:
+        """What the CRM last acknowledged for these records (fingerprint and values)."""
+        found: dict[str, WrittenValues] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(list(source_ids), 500):
                 rows = conn.execute(
-                    sa.select(written.c.source_id, written.c.fingerprint).where(
-                        written.c.connection == connection, written.c.source_id.in_(chunk)
-                    )
+                    sa.select(
+                        written.c.source_id, written.c.fingerprint, written.c.values_json
+                    ).where(written.c.connection == connection, written.c.source_id.in_(chunk))
                 ).all()
-                found.update({r.source_id: r.fingerprint for r in rows})
+                found.update(
+                    {
+                        r.source_id: WrittenValues(r.fingerprint, orjson.loads(r.values_json))
+                        for r in rows
+                    }
+                )
         return found
 
     def written_values(self, connection: str) -> dict[str, dict[str, Any]]:

@@ -23,16 +23,29 @@ def store(tmp_path: Path) -> StateStore:
 
 
 def lead(i: int, at: datetime = T0) -> Lead:
-    return Lead(key=f"hs:{i}", source_ids={"hubspot": str(i)}, email=f"p{i}@example.ch", updated_at=at)
+    return Lead(
+        key=f"hs:{i}", source_ids={"hubspot": str(i)}, email=f"p{i}@example.ch", updated_at=at
+    )
 
 
-def page(leads: list[Lead], at: datetime, *, activities: tuple[Activity, ...] = (), deleted: tuple[str, ...] = ()) -> Page:
+def page(
+    leads: list[Lead],
+    at: datetime,
+    *,
+    activities: tuple[Activity, ...] = (),
+    deleted: tuple[str, ...] = (),
+) -> Page:
     return Page(
         stream="contacts",
         leads=tuple(leads),
         activities=activities,
         deleted=deleted,
-        bookmark=Bookmark(stream="contacts", cursor_field="lastmodifieddate", value=at, tiebreak_id=leads[-1].source_ids["hubspot"] if leads else None),
+        bookmark=Bookmark(
+            stream="contacts",
+            cursor_field="lastmodifieddate",
+            value=at,
+            tiebreak_id=leads[-1].source_ids["hubspot"] if leads else None,
+        ),
     )
 
 
@@ -68,7 +81,14 @@ def test_cursor_is_capped_at_run_start_and_never_regresses(store: StateStore) ->
 def test_activities_dirty_their_lead_and_are_deduplicated(store: StateStore) -> None:
     store.stage_page(C, page([lead(1)], T0))
     store.settle(C, unchanged=["hs:1"])
-    act = Activity(lead_key="hs:1", channel=Channel.WEB, kind="page_view:pricing", occurred_at=T0, source="hubspot", source_id="e1")
+    act = Activity(
+        lead_key="hs:1",
+        channel=Channel.WEB,
+        kind="page_view:pricing",
+        occurred_at=T0,
+        source="hubspot",
+        source_id="e1",
+    )
     store.stage_page(C, Page(stream="events", activities=(act, act)))
     store.stage_page(C, Page(stream="events", activities=(act,)))
     assert store.dirty_keys(C) == ["hs:1"]
@@ -83,7 +103,9 @@ def test_deleted_leads_leave_the_dirty_set(store: StateStore) -> None:
 
 
 def test_rejects_and_failed_writes_become_dead_letters(store: StateStore) -> None:
-    bad = RecordError(stream="contacts", record_id="9", reason="numemployees: not a number", payload='{"id": "9"}')
+    bad = RecordError(
+        stream="contacts", record_id="9", reason="numemployees: not a number", payload='{"id": "9"}'
+    )
     store.stage_page(C, Page(stream="contacts", leads=(lead(1),), rejects=(bad,)))
     store.settle(C, failed=[("hs:1", "1", "INVALID_OPTION", "{}")])
     letters = store.dead_letters(C)
@@ -93,10 +115,22 @@ def test_rejects_and_failed_writes_become_dead_letters(store: StateStore) -> Non
 
 def test_written_fingerprints_and_history(store: StateStore) -> None:
     store.stage_page(C, page([lead(1)], T0))
-    result = ScoreResult(lead_key="hs:1", score=52, tier="hot", action="sales_alert", config_version="v1", computed_at=T0)
+    result = ScoreResult(
+        lead_key="hs:1",
+        score=52,
+        tier="hot",
+        action="sales_alert",
+        config_version="v1",
+        computed_at=T0,
+    )
     fp = fingerprint({"leadbridge_score": 52})
     store.settle(C, written_rows=[("1", "hs:1", {"leadbridge_score": 52}, fp)], history=[result])
-    assert store.written_fingerprints(C, ["1", "2"]) == {"1": fp}
+    found = store.written_for(C, ["1", "2"])
+    assert (
+        list(found) == ["1"]
+        and found["1"].fingerprint == fp
+        and found["1"].values == {"leadbridge_score": 52}
+    )
     assert store.latest_scores(C)["hs:1"] == result
     assert store.score_history(C, "hs:1") == [result]
 
@@ -106,3 +140,15 @@ def test_unusable_store_location_is_a_state_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StateError):
         open_store(blocker / "sub" / "s.db")
+
+
+def test_unchanged_reread_is_not_dirty_but_a_change_is(store: StateStore) -> None:
+    """Echo suppression: our own write bumps the CRM's modified time, not the content."""
+    store.stage_page(C, page([lead(1)], T0))
+    store.settle(C, unchanged=["hs:1"])
+    later = T0 + timedelta(minutes=5)
+    assert store.stage_page(C, page([lead(1, later)], later)) == set()
+    assert store.dirty_keys(C) == []
+    edited = Lead(key="hs:1", source_ids={"hubspot": "1"}, email="new@example.ch", updated_at=later)
+    assert store.stage_page(C, page([edited], later)) == {"hs:1"}
+    assert store.dirty_keys(C) == ["hs:1"]
