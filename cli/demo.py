@@ -92,7 +92,13 @@ def run_demo(
     with HubSpotEmulator(portal) as emulator:
         connector = create_connector(
             "hubspot",
-            {"base_url": emulator.base_url, "auth": {"kind": "private_app", "token": emulator.private_app_token}},
+            {
+                "base_url": emulator.base_url,
+                "auth": {"kind": "private_app", "token": emulator.private_app_token},
+                # The emulator's search index has no lag, so no re-read window is needed
+                # (real HubSpot: the default 120 s, as its search is eventually consistent).
+                "overlap_s": 0,
+            },
         )
         try:
             scorer = RulesScorer(load_config("omnichannel"))

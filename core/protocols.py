@@ -23,7 +23,7 @@ from leadbridge.core.models import (
     WriteResult,
 )
 
-__all__ = ["AuditSink", "CallStats", "Connector", "Scorer", "SupportsWriteBack"]
+__all__ = ["AuditSink", "CallStats", "Connector", "Scorer", "SupportsReadBack", "SupportsWriteBack"]
 
 
 @runtime_checkable
@@ -56,6 +56,18 @@ class SupportsWriteBack(Protocol):
 
     def write(self, batch: Sequence[ScoreWrite]) -> WriteResult:
         """Write one batch (at most `max_batch`), reporting per-record outcomes."""
+
+
+@runtime_checkable
+class SupportsReadBack(Protocol):
+    """A connector whose own writes reappear as modifications in some streams.
+
+    HubSpot bumps a contact's `lastmodifieddate` when leadbridge writes its score; the
+    engine reads those streams back after writing so the next run does not pull its
+    own echo.
+    """
+
+    echo_streams: Sequence[str]
 
 
 @runtime_checkable

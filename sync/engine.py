@@ -36,7 +36,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadbridge.core.errors import LeadbridgeError, PermanentAPIError, StateError
 from leadbridge.core.models import AuditEvent, ScoreResult, ScoreWrite
-from leadbridge.core.protocols import AuditSink, CallStats, Connector, Scorer, SupportsWriteBack
+from leadbridge.core.protocols import (
+    AuditSink,
+    CallStats,
+    Connector,
+    Scorer,
+    SupportsReadBack,
+    SupportsWriteBack,
+)
 from leadbridge.core.redaction import redact
 from leadbridge.sync.state import LeadRecord, StateStore, fingerprint
 from leadbridge.sync.writeback import SCORE_FIELDS, cleared_values, score_values, significant
@@ -77,6 +84,9 @@ class SyncReport(BaseModel):
     elapsed_s: float
     leads_pulled: int = 0
     activities_pulled: int = 0
+    leads_read_back: int = Field(
+        0, description="Records re-read after writing (echo verification)."
+    )
     leads_scored: int = 0
     leads_written: int = 0
     leads_unchanged: int = 0
@@ -111,11 +121,13 @@ class _NullProgress:
 @dataclass
 class _Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
+    parent: _Tally | None = None
     leads: int = 0
     activities: int = 0
     rejects: int = 0
     deleted: int = 0
     errors: list[str] = field(default_factory=list)
+    _read_back: _Tally | None = None
 
     def add(
         self, *, leads: int = 0, activities: int = 0, rejects: int = 0, deleted: int = 0
@@ -127,8 +139,18 @@ class _Tally:
             self.deleted += deleted
 
     def error(self, message: str) -> None:
+        if self.parent is not None:
+            self.parent.error(message)
+            return
         with self.lock:
             self.errors.append(redact(message))
+
+    @property
+    def read_back(self) -> _Tally:
+        """A sub-tally for read-back pulls: counted apart, errors shared."""
+        if self._read_back is None:
+            self._read_back = _Tally(parent=self)
+        return self._read_back
 
 
 class SyncEngine:
@@ -149,6 +171,8 @@ class SyncEngine:
         audit: AuditSink | None = None,
         actor: str = "leadbridge-sync",
         decay_sweep_s: float | None = 86_400.0,
+        read_back: bool = True,
+        read_back_rounds: int = 3,
     ) -> None:
         if not isinstance(connector, SupportsWriteBack):
             raise TypeError(f"connector {connector.name!r} cannot write back")
@@ -165,12 +189,15 @@ class SyncEngine:
         self.audit = audit
         self.actor = actor
         self.decay_sweep_s = decay_sweep_s
+        self.read_back = read_back
+        self.read_back_rounds = read_back_rounds
 
     # -- the run ------------------------------------------------------------------
 
     def run(self, *, full: bool = False) -> SyncReport:
         """One sync run; `full` re-reads everything and re-scores every lead."""
-        started = self.clock()
+        started = utcnow()  # wall clock: the signpost that caps cursors
+        as_of = self.clock()  # scoring time: pinned for replays and reproducible runs
         t0 = time.perf_counter()
         # A first run is a full one; a first run that was killed resumes from its staged
         # bookmarks instead of starting over.
@@ -184,21 +211,24 @@ class SyncEngine:
             self._ensure_fields()
             if full:
                 self.store.reset_staging(self.connection)
-            self._pull(full=full, tally=tally)
-            sweep = full or mode == "full" or self._sweep_due(started)
+            self._pull(self.connector.streams(), full=full, tally=tally)
+            sweep = full or mode == "full" or self._sweep_due(as_of)
             if sweep:
                 # Scores decay with time, not only with new data: re-score every lead
                 # (locally; no API reads) and write the ones whose value moved.
                 self.store.mark_all_dirty(self.connection)
-            self._score_and_write(started, counts, tally)
+            self._score_and_write(as_of, counts, tally)
+            cap = started
+            if counts.written and not self.stop.is_set() and not tally.errors:
+                cap = self._read_back(as_of, counts, tally)
             if self.stop.is_set():
                 status = "stopped"
             elif tally.errors:
                 status = "partial"
             else:
-                self.store.commit_bookmarks(self.connection, cap=started)
+                self.store.commit_bookmarks(self.connection, cap=cap)
                 if sweep:
-                    self.store.set_meta(self._sweep_key, started.isoformat())
+                    self.store.set_meta(self._sweep_key, as_of.isoformat())
         except LeadbridgeError as exc:
             status = "failed"
             tally.error(str(exc))
@@ -211,6 +241,7 @@ class SyncEngine:
             elapsed_s=round(time.perf_counter() - t0, 3),
             leads_pulled=tally.leads,
             activities_pulled=tally.activities,
+            leads_read_back=tally.read_back.leads,
             leads_scored=counts.scored,
             leads_written=counts.written,
             leads_unchanged=counts.unchanged,
@@ -259,8 +290,34 @@ class SyncEngine:
 
     # -- pull -----------------------------------------------------------------------
 
-    def _pull(self, *, full: bool, tally: _Tally) -> None:
-        streams = list(self.connector.streams())
+    def _read_back(self, as_of: datetime, counts: _WriteTally, tally: _Tally) -> datetime:
+        """Read back the streams our writes echo into, so the run ends quiescent.
+
+        A CRM stamps our own writes as modifications (HubSpot bumps `lastmodifieddate`),
+        so they would come back in the next incremental pull. Reading them back now, from
+        the staged bookmarks, verifies the writes landed and catches foreign edits made
+        while the run was busy (dirty again: scored and written in another round); the
+        cursor may then move past our own echo. Returns the new cursor cap.
+        """
+        echo = (
+            tuple(self.connector.echo_streams)
+            if isinstance(self.connector, SupportsReadBack)
+            else ()
+        )
+        cap = utcnow()
+        if not echo or not self.read_back:
+            return cap
+        for _ in range(self.read_back_rounds):
+            cap = utcnow()
+            written_before = counts.written
+            self._pull(echo, full=False, tally=tally.read_back)
+            self._score_and_write(as_of, counts, tally)
+            if counts.written == written_before or self.stop.is_set() or tally.errors:
+                break
+        return cap
+
+    def _pull(self, streams: Iterable[str], *, full: bool, tally: _Tally) -> None:
+        streams = list(streams)
         self.progress.stage("pull")
 
         def pull_stream(stream: str) -> None:
