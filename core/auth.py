@@ -33,6 +33,7 @@ with warnings.catch_warnings():
 from pydantic import BaseModel, ConfigDict
 
 from leadbridge.core.errors import AuthError, NeedsReauth
+from leadbridge.core.http import tls_verify
 from leadbridge.core.redaction import register_secret
 
 __all__ = [
@@ -202,7 +203,7 @@ class OAuth2TokenSource:
             client_secret=self.client_secret,
             token_endpoint_auth_method="client_secret_post" if self.client_secret else "none",
             transport=self._transport,
-            verify=self._verify,
+            verify=tls_verify(self._verify),
             timeout=30.0,
         )
         client.register_compliance_hook("access_token_response", _normalise_error_body)

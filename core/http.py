@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import ssl
 import threading
 import time
 from collections import Counter
@@ -44,7 +45,14 @@ from leadbridge.core.ratelimit import LimitObservation, RateLimiter
 from leadbridge.core.redaction import redact
 from leadbridge.core.resolution import DEFAULT_CLASSIFIER, Action, Classifier
 
-__all__ = ["CallCounter", "Category", "HttpClient", "RetryPolicy", "parse_retry_after"]
+__all__ = [
+    "CallCounter",
+    "Category",
+    "HttpClient",
+    "RetryPolicy",
+    "parse_retry_after",
+    "tls_verify",
+]
 
 log = logging.getLogger("leadbridge.http")
 
@@ -95,6 +103,13 @@ class CallCounter:
     def snapshot(self) -> dict[str, int]:
         with self._lock:
             return dict(self.by_category)
+
+
+def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """`verify` as httpx wants it: a CA bundle path becomes an SSL context."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
 
 
 def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
@@ -155,7 +170,7 @@ class HttpClient:
             auth=auth,
             timeout=timeout or httpx.Timeout(30.0, connect=5.0),
             headers={"User-Agent": "leadbridge", **(headers or {})},
-            verify=verify,
+            verify=tls_verify(verify),
             transport=transport,
             follow_redirects=False,
         )
@@ -304,6 +319,8 @@ class HttpClient:
             return response
         resolution = self.classifier.classify_status(status, body)
         retry_after = parse_retry_after(headers.get("retry-after"), headers.get("date"))
+        if retry_after is None:
+            retry_after = resolution.retry_after
         message = f"{resolution.message}: {_error_hint(body)}"
         if resolution.action is Action.RATE_LIMITED and self.limiter is not None:
             bucket_obj = self.limiter.bucket(bucket)
@@ -323,7 +340,7 @@ class HttpClient:
             connector=self.connector,
             status=status,
             request_id=response.request_id,
-            body=redact(body[:2000].decode("utf-8", errors="replace")),
+            body=redact(body[:65536].decode("utf-8", errors="replace")),
             method=request.method,
             url=where,
             retry_after=retry_after,

@@ -53,6 +53,7 @@ class Bucket:
         limit: int,
         interval_s: float,
         margin: float = 0.02,
+        min_margin_s: float = 0.1,
         clock: Clock = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -62,6 +63,7 @@ class Bucket:
         self.limit = limit
         self.interval_s = interval_s
         self.margin = margin
+        self.min_margin_s = min_margin_s
         self._clock = clock
         self._sleep = sleep
         self._sent: deque[float] = deque()
@@ -71,7 +73,9 @@ class Bucket:
 
     @property
     def window_s(self) -> float:
-        return self.interval_s * (1.0 + self.margin)
+        # At least 100 ms: the server counts arrivals, we count departures, and a busy
+        # client can send two requests whose arrival gap is tens of ms shorter.
+        return self.interval_s + max(self.interval_s * self.margin, self.min_margin_s)
 
     def _purge(self, now: float) -> None:
         horizon = now - self.window_s

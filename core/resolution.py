@@ -44,6 +44,8 @@ class Resolution:
     action: Action
     error: type[APIError] | type[AuthError]
     message: str
+    retry_after: float | None = None
+    """A wait to assume when the server sends no ``Retry-After`` (e.g. an exhausted quota)."""
 
 
 @dataclass(frozen=True)
