@@ -18,6 +18,18 @@ import typer
 from rich.console import Console
 
 from leadbridge import __version__
+from leadbridge.cli.audit import register as register_audit
+from leadbridge.cli.auth import register as register_auth
+from leadbridge.cli.bisync import register as register_bisync
+from leadbridge.cli.extract import register as register_extract
+from leadbridge.cli.migrate import register as register_migrate
+from leadbridge.cli.model import register as register_model
+from leadbridge.cli.privacy import register as register_privacy
+from leadbridge.cli.report import register as register_report
+from leadbridge.cli.rescore import register as register_rescore
+from leadbridge.cli.score import register as register_score
+from leadbridge.cli.serve import register as register_serve
+from leadbridge.cli.workers import register as register_workers
 from leadbridge.core.errors import ConfigError, LeadbridgeError
 from leadbridge.core.redaction import install_log_redaction, redact
 
@@ -46,25 +58,47 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details (redacted).")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress details (redacted).")
+    ] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     install_log_redaction()
 
 
 @app.command()
 def demo(
-    leads: Annotated[int, typer.Option(help="How many leads the emulated portal holds.")] = 5000,
+    crm: Annotated[
+        str, typer.Option(help="hubspot, salesforce, activecampaign or boma.")
+    ] = "hubspot",
+    leads: Annotated[
+        int | None,
+        typer.Option(
+            help="Leads in the emulated CRM (default: a few minutes' worth at its limits)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated portal.")] = 42,
-    state: Annotated[Path, typer.Option(help="SQLite state file (recreated).")] = Path(".leadbridge/demo-state.db"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    state: Annotated[Path, typer.Option(help="SQLite state file (recreated).")] = Path(
+        ".leadbridge/demo-state.db"
+    ),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+    ] = False,
 ) -> None:
-    """Pull, score and write back on a local emulated HubSpot portal, twice (full, then incremental)."""
+    """Pull, score and write back on a local emulated CRM (full run, then incremental)."""
     from leadbridge.cli.demo import print_summary, run_demo
 
-    summary = run_demo(leads=leads, seed=seed, state=state, console=err_console, show_progress=not as_json)
+    summary = run_demo(
+        leads=leads, seed=seed, crm=crm, state=state, console=err_console, show_progress=not as_json
+    )
     if as_json:
         sys.stdout.write(json.dumps(summary.as_json(), indent=2) + "\n")
     else:
@@ -73,12 +107,15 @@ def demo(
 
 @app.command()
 def sync(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Path to leadbridge.toml.")] = Path("leadbridge.toml"),
+    config: Annotated[Path, typer.Option("--config", "-c", help="Path to leadbridge.toml.")] = Path(
+        "leadbridge.toml"
+    ),
     connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
     full: Annotated[bool, typer.Option(help="Re-read everything and re-score every lead.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run reports as JSON.")] = False,
     as_of: Annotated[
-        datetime | None, typer.Option("--as-of", help="Score as of this UTC time (replays and reproducible runs).")
+        datetime | None,
+        typer.Option("--as-of", help="Score as of this UTC time (replays and reproducible runs)."),
     ] = None,
 ) -> None:
     """Run one sync of every configured connection (or one)."""
@@ -90,27 +127,35 @@ def sync(
     when = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
     targets = [c for c in cfg.connection if connection is None or c.name == connection]
     if not targets:
-        raise ConfigError(f"no connection named {connection!r}" if connection else "no [[connection]] defined",
-                          file=str(config), key="connection")
+        raise ConfigError(
+            f"no connection named {connection!r}" if connection else "no [[connection]] defined",
+            file=str(config),
+            key="connection",
+        )
     reports = []
     for conn in targets:
         progress = None if as_json else RichProgress(err_console, prefix=f"{conn.name}: ")
         if progress is not None:
             with progress:
                 reports.append(
-                    run_connection(cfg, conn, config_file=str(config), full=full, progress=progress, as_of=when)
+                    run_connection(
+                        cfg, conn, config_file=str(config), full=full, progress=progress, as_of=when
+                    )
                 )
         else:
-            reports.append(run_connection(cfg, conn, config_file=str(config), full=full, as_of=when))
+            reports.append(
+                run_connection(cfg, conn, config_file=str(config), full=full, as_of=when)
+            )
     if as_json:
         sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in reports], indent=2) + "\n")
         return
     for report in reports:
+        dead = report.rejects + report.write_failures
         console.print(
             f"[bold]{report.connection}[/bold] {report.mode} run {report.status}: "
-            f"{report.leads_pulled} leads pulled, {report.leads_scored} scored, {report.leads_written} written, "
-            f"{report.rejects + report.write_failures} dead letters, {sum(report.api_calls.values())} API calls, "
-            f"{report.elapsed_s:.1f} s"
+            f"{report.leads_pulled} leads pulled, {report.leads_scored} scored, "
+            f"{report.leads_written} written, {dead} dead letters, "
+            f"{sum(report.api_calls.values())} API calls, {report.elapsed_s:.1f} s"
         )
         for error in report.errors:
             err_console.print(f"[red]{error}[/red]")
@@ -120,25 +165,80 @@ def sync(
 
 @app.command()
 def daemon(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Path to leadbridge.toml.")] = Path("leadbridge.toml"),
+    config: Annotated[Path, typer.Option("--config", "-c", help="Path to leadbridge.toml.")] = Path(
+        "leadbridge.toml"
+    ),
+    port: Annotated[
+        int | None, typer.Option(help="Port for /health, /metrics and webhooks (0: any free port).")
+    ] = None,
 ) -> None:
-    """Run every connection on its schedule until SIGTERM (which finishes the batch in flight)."""
-    from leadbridge.cli.wiring import run_connection
+    """Run every connection on its schedule until SIGTERM (which finishes the batch in flight).
+
+    Also serves /health, Prometheus /metrics and the webhook endpoints of connections that
+    declare a [connection.webhook] table.
+    """
+    from leadbridge.cli.wiring import open_webhook_handler, run_connection
     from leadbridge.sync.config import ConnectionConfig, load_config
-    from leadbridge.sync.daemon import Daemon
+    from leadbridge.sync.daemon import Daemon, WebhookSetup
     from leadbridge.sync.engine import SyncReport
+    from leadbridge.sync.metrics import DaemonMetrics
+    from leadbridge.sync.state import open_store
+    from leadbridge.sync.webhooks.config import sender_for
+    from leadbridge.sync.webhooks.queue import open_queue
+    from leadbridge.sync.webhooks.receivers import Endpoint
 
     cfg = load_config(config)
+    store = open_store(cfg.state)
+    metrics = DaemonMetrics()
 
     def run(conn: ConnectionConfig, stop: threading.Event) -> SyncReport:
-        return run_connection(cfg, conn, config_file=str(config), stop=stop)
+        return run_connection(
+            cfg,
+            conn,
+            config_file=str(config),
+            stop=stop,
+            store=store,
+            observe=lambda c: metrics.observe_connector(conn.name, c),
+        )
 
     def report(r: SyncReport) -> None:
         err_console.print(
-            f"{r.connection}: {r.mode} {r.status}, {r.leads_scored} scored, {r.leads_written} written, {r.elapsed_s:.1f} s"
+            f"{r.connection}: {r.mode} {r.status}, {r.leads_scored} scored, "
+            f"{r.leads_written} written, {r.elapsed_s:.1f} s"
         )
 
-    Daemon(cfg.connection, run, on_report=report).serve_forever()
+    endpoints = [
+        Endpoint(
+            c.name,
+            sender_for(c.crm, c.webhook),
+            c.webhook,
+            c.webhook.resolve_secret(connection=c.name),
+        )
+        for c in cfg.connection
+        if c.webhook is not None
+    ]
+    hooks = (
+        WebhookSetup(
+            open_queue(store.engine.url),
+            endpoints,
+            lambda c: open_webhook_handler(cfg, c, config_file=str(config), store=store),
+        )
+        if endpoints
+        else None
+    )
+    service = cfg.daemon if port is None else cfg.daemon.model_copy(update={"port": port})
+    try:
+        Daemon(
+            cfg.connection,
+            run,
+            on_report=report,
+            service=service,
+            webhooks=hooks,
+            store=store,
+            metrics=metrics,
+        ).serve_forever()
+    finally:
+        store.close()
 
 
 @emulator_app.command("hubspot")
@@ -152,8 +252,10 @@ def emulator_hubspot(
 
     stop = threading.Event()
     emulator = HubSpotEmulator(generate_portal(leads, seed=seed), port=port).start()
-    console.print(f"HubSpot emulator on {emulator.base_url} (private-app token: {emulator.private_app_token})")
-    console.print("Ledger: GET /_emulator/ledger. Ctrl-C to stop.")
+    token = emulator.private_app_token
+    typer.echo(f"HubSpot emulator on {emulator.base_url} (private-app token: {token})")
+    typer.echo("Ledger: GET /_emulator/ledger. Ctrl-C to stop.")
+    sys.stdout.flush()
     try:
         stop.wait()
     except KeyboardInterrupt:
@@ -162,21 +264,21 @@ def emulator_hubspot(
         emulator.stop()
 
 
-def _register_plugins() -> None:
-    """Command groups owned by the scoring packages."""
-    import importlib
-
-    for module in ("leadbridge.cli.score", "leadbridge.cli.extract", "leadbridge.cli.model"):
-        try:
-            plugin = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue
-            raise
-        plugin.register(app)
-
-
-_register_plugins()
+for _register in (
+    register_score,
+    register_rescore,
+    register_extract,
+    register_model,
+    register_auth,
+    register_serve,
+    register_privacy,
+    register_audit,
+    register_report,
+    register_migrate,
+    register_bisync,
+    register_workers,
+):
+    _register(app)
 
 
 def main() -> None:
@@ -189,7 +291,9 @@ def main() -> None:
     except LeadbridgeError as exc:
         if debug:
             raise
-        err_console.print(f"[red]error:[/red] {redact(str(exc))}", highlight=False)
+        # One line, however long: no console wrapping (scripts grep these).
+        message = " ".join(redact(str(exc)).split())
+        sys.stderr.write(f"error: {message}\n")
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -303,7 +303,8 @@ def login(
         redirect = urlsplit(connector.authorization_request().redirect_uri)
         if redirect.scheme != "http" or redirect.hostname is None:
             raise ConfigError("auth.redirect_uri must be a loopback http:// URL", file=file)
-        receiver = LoopbackReceiver(redirect.hostname, redirect.port or 80, redirect.path)
+        port = 80 if redirect.port is None else redirect.port  # 0: any free port
+        receiver = LoopbackReceiver(redirect.hostname, port, redirect.path)
         if redirect.port == 0:  # free port chosen now: rebuild the request with it
             netloc = f"{redirect.hostname}:{receiver.port}"
             actual = urlunsplit(("http", netloc, redirect.path, redirect.query, ""))
@@ -316,7 +317,8 @@ def login(
             announce=typer.echo,
             open_browser=open_browser,
             timeout_s=timeout,
-            guard=persister.refresh_lock,
+            # No outer guard: the connector's token source (LockedTokenSource) takes the
+            # store's cross-process lock around the exchange itself.
         )
     finally:
         if receiver is not None:

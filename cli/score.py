@@ -14,7 +14,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from leadbridge.core.errors import ConfigError
+from leadbridge.core.errors import ConfigError, ScoringError
 from leadbridge.scoring.rules import (
     PRESETS,
     RulesScorer,
@@ -24,6 +24,8 @@ from leadbridge.scoring.rules import (
     result_record,
     score_file,
 )
+from leadbridge.sync.config import load_config as load_sync_config
+from leadbridge.sync.state import open_store
 
 __all__ = ["register"]
 
@@ -84,16 +86,51 @@ def score(
 
 def explain_lead(
     lead: Annotated[str, typer.Argument(help="The lead key (or lead_id) to explain.")],
-    events: EventsOption,
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            "--events",
+            help="Score offline from these activities (else: the stored score).",
+            dir_okay=False,
+        ),
+    ] = None,
     preset: PresetOption = None,
     config: ConfigOption = None,
     leads: LeadsOption = None,
     as_of: AsOfOption = None,
+    settings: Annotated[
+        Path,
+        typer.Option("--settings", help="leadbridge.toml, for the score last written to the CRM."),
+    ] = Path("leadbridge.toml"),
+    connection: Annotated[str | None, typer.Option(help="The connection holding the lead.")] = None,
 ) -> None:
-    """Print why a lead has its score: every rule, its points and decay, the config version."""
+    """Print why a lead has its score: every rule, its points and decay, the config version.
+
+    With `--events` the lead is scored offline from files; otherwise the explanation of
+    the score last written to the CRM is read from the state store of `--settings`.
+    """
+    if events is None:
+        typer.echo(explain_stored(lead, settings, connection))
+        return
     scorer = _scorer(preset, config)
     (result,) = score_file(scorer, events, leads_path=leads, as_of=_as_of(as_of), only=lead)
     typer.echo(explain(result))
+
+
+def explain_stored(lead: str, settings: Path, connection: str | None) -> str:
+    """The explanation of a lead's latest stored score, with its history length."""
+    cfg = load_sync_config(settings)
+    names = [c.name for c in cfg.connection if connection is None or c.name == connection]
+    store = open_store(cfg.state)
+    try:
+        for name in names:
+            history = store.score_history(name, lead)
+            if history:
+                count = f"({len(history)} scores in this lead's history on {name})"
+                return f"{explain(history[-1])}\n{count}"
+    finally:
+        store.close()
+    raise ScoringError(f"{settings}: no stored score for lead {lead!r}")
 
 
 def register(app: typer.Typer) -> None:

@@ -50,8 +50,37 @@ def create_connector(
 def _hubspot(config_mapping: Mapping[str, Any], **runtime: Any) -> Connector:
     # Imported on first use: the SDK is heavy and not every run talks to HubSpot.
     module = importlib.import_module("leadbridge.connectors.hubspot")
+    runtime.pop("known_ids", None)  # HubSpot reports archived records itself
     connector: Connector = module.HubSpotConnector.from_mapping(config_mapping, **runtime)
     return connector
 
 
+def _salesforce(config_mapping: Mapping[str, Any], **runtime: Any) -> Connector:
+    module = importlib.import_module("leadbridge.connectors.salesforce")
+    connector: Connector = module.from_settings(config_mapping, **runtime)
+    return connector
+
+
+def _activecampaign(config_mapping: Mapping[str, Any], **runtime: Any) -> Connector:
+    module = importlib.import_module("leadbridge.connectors.activecampaign")
+    connector: Connector = module.from_settings(config_mapping, **runtime)
+    return connector
+
+
+def _rest(config_mapping: Mapping[str, Any], **runtime: Any) -> Connector:
+    module = importlib.import_module("leadbridge.connectors.rest")
+    connector: Connector = module.from_settings(config_mapping, **runtime)
+    return connector
+
+
+def _boma(config_mapping: Mapping[str, Any], **runtime: Any) -> Connector:
+    module = importlib.import_module("leadbridge.connectors.rest")
+    connector: Connector = module.profile_factory("boma")(config_mapping, **runtime)
+    return connector
+
+
 register_connector("hubspot", _hubspot)
+register_connector("rest", _rest)
+register_connector("boma", _boma)
+register_connector("salesforce", _salesforce)
+register_connector("activecampaign", _activecampaign)

@@ -106,11 +106,21 @@ class Bucket:
             self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
 
     def saturate(self) -> None:
-        """The server says the window is full: behave as if `limit` sends just happened."""
+        """The server says the window is full (a 429 without ``Retry-After``).
+
+        Rolling windows free up as the oldest sends age out, so the sends we did not see
+        are assumed as old as our oldest one: we wait for that to expire, not a whole
+        window. With nothing sent locally (another client used the budget) we wait a
+        full window.
+        """
         with self._lock:
             now = self._clock()
+            self._purge(now)
             missing = self.limit - len(self._sent)
-            self._sent.extend([now] * max(missing, 0))
+            if missing <= 0:
+                return
+            stamp = self._sent[0] if self._sent else now
+            self._sent.extendleft([stamp] * missing)
 
     def observe(self, obs: LimitObservation) -> None:
         """Adopt the server's view: its limit and interval, and sends we did not make."""

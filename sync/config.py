@@ -11,7 +11,7 @@
     every_minutes = 15                        # or cron = "*/15 * * * *"
     [connection.settings]
     base_url = "https://api.hubapi.com"
-    token_env = "HUBSPOT_TOKEN"               # secrets come from the environment
+    auth = { kind = "private_app", token_env = "HUBSPOT_TOKEN" }  # secrets: from the environment
 
 Any setting ending in ``_env`` is replaced by the environment variable it names (the key
 without the suffix), so secrets never live in the file. Every error names the file and
@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from leadbridge.core.errors import ConfigError
+from leadbridge.sync.webhooks.config import ServiceSettings, WebhookSettings
 
 __all__ = ["ConnectionConfig", "LeadbridgeConfig", "ScoringChoice", "load_config", "resolve_env"]
 
@@ -64,6 +65,7 @@ class ConnectionConfig(_Strict):
     jitter_s: int = Field(default=30, ge=0)
     misfire_grace_s: int = Field(default=300, ge=0)
     settings: dict[str, Any] = Field(default_factory=dict)
+    webhook: WebhookSettings | None = None
 
     @model_validator(mode="after")
     def _schedule(self) -> ConnectionConfig:
@@ -78,6 +80,11 @@ class LeadbridgeConfig(_Strict):
     state: str = ".leadbridge/state.db"
     scoring: ScoringChoice = Field(default_factory=lambda: ScoringChoice(preset="omnichannel"))
     connection: list[ConnectionConfig] = Field(default_factory=list)
+    daemon: ServiceSettings = Field(default_factory=ServiceSettings)
+    # Validated by their own packages (privacy.config): kept here so one file holds all.
+    privacy: dict[str, Any] = Field(default_factory=dict)
+    audit: dict[str, Any] = Field(default_factory=dict)
+    api: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_names(self) -> LeadbridgeConfig:

@@ -2,9 +2,15 @@
 
 APScheduler runs one job per connection (an interval or a cron expression, with jitter
 and a misfire grace time). `max_instances=1` means a connection never runs twice at
-once; `coalesce` folds missed runs into one. On SIGTERM or SIGINT the daemon sets a stop
-event that the engine checks between write batches: the batch in flight is finished and
-acknowledged, nothing new starts, and the process exits.
+once; `coalesce` folds missed runs into one. A per-connection lock, shared with the
+webhook dispatcher, keeps a webhook refresh from running alongside a scheduled run of
+the same connection. On SIGTERM or SIGINT the daemon sets a stop event that the engine
+checks between write batches: the batch in flight is finished and acknowledged,
+nothing new starts, and the process exits.
+
+With `service` settings the daemon also serves ``/health`` (JSON; 200 healthy, 503 not),
+``/metrics`` (Prometheus) and, with `webhooks`, ``POST /webhooks/<connection>``, whose
+events a dispatcher thread turns into fresh scores within seconds.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import FrameType
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -23,17 +31,37 @@ from apscheduler.triggers.interval import IntervalTrigger
 from leadbridge.core.errors import ConfigError, LeadbridgeError
 from leadbridge.sync.config import ConnectionConfig
 from leadbridge.sync.engine import SyncReport
+from leadbridge.sync.metrics import DaemonMetrics
+from leadbridge.sync.state import StateStore
+from leadbridge.sync.webhooks.config import ServiceSettings
+from leadbridge.sync.webhooks.dispatcher import Dispatcher
+from leadbridge.sync.webhooks.queue import EventQueue
+from leadbridge.sync.webhooks.receivers import Endpoint, WebhookReceiver
+from leadbridge.sync.webhooks.refresh import EventHandler
+from leadbridge.sync.webhooks.service import HttpService, build_app
 
-__all__ = ["Daemon", "RunConnection"]
+__all__ = ["Daemon", "RunConnection", "WebhookSetup"]
 
 log = logging.getLogger("leadbridge.daemon")
 
 RunConnection = Callable[[ConnectionConfig, threading.Event], SyncReport]
 """Runs one sync of one connection, honouring the stop event between batches."""
 
+BACKLOG_LIMIT_S = 300.0
+"""A webhook event unprocessed for longer makes the daemon unhealthy."""
+
+
+@dataclass(frozen=True)
+class WebhookSetup:
+    """What the daemon needs to receive webhooks: the queue, endpoints and handlers."""
+
+    queue: EventQueue
+    endpoints: Sequence[Endpoint]
+    open_handler: Callable[[ConnectionConfig], EventHandler]
+
 
 class Daemon:
-    """Schedules every connection and stops cleanly on a signal."""
+    """Schedules every connection, serves health/metrics/webhooks, stops cleanly."""
 
     def __init__(
         self,
@@ -42,10 +70,16 @@ class Daemon:
         *,
         on_report: Callable[[SyncReport], None] | None = None,
         default_every_minutes: float = 15.0,
+        service: ServiceSettings | None = None,
+        webhooks: WebhookSetup | None = None,
+        store: StateStore | None = None,
+        metrics: DaemonMetrics | None = None,
+        dispatch: bool = True,
     ) -> None:
         if not connections:
             raise ConfigError("no [[connection]] to run", key="connection")
         self.connections = list(connections)
+        self._by_name = {c.name: c for c in self.connections}
         self._run = run
         self._on_report = on_report
         self.stop_event = threading.Event()
@@ -53,6 +87,14 @@ class Daemon:
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.reports: list[SyncReport] = []
         self._lock = threading.Lock()
+        self._locks = {c.name: threading.Lock() for c in self.connections}
+        self.metrics = metrics or DaemonMetrics()
+        self.service_settings = service
+        self.webhooks = webhooks
+        self.started_at = datetime.now(UTC)
+        self._periods: dict[str, float] = {}
+        self._handlers: dict[str, EventHandler] = {}
+        self._handlers_lock = threading.Lock()
         for conn in self.connections:
             trigger: IntervalTrigger | CronTrigger
             if conn.cron:
@@ -62,11 +104,13 @@ class Daemon:
                     raise ConfigError(
                         f"invalid cron expression: {exc}", key=f"connection.{conn.name}.cron"
                     ) from None
+                self._periods[conn.name] = _cron_period_s(trigger)
             else:
                 minutes = conn.every_minutes or default_every_minutes
                 trigger = IntervalTrigger(
                     seconds=minutes * 60, jitter=conn.jitter_s or None, timezone="UTC"
                 )
+                self._periods[conn.name] = minutes * 60 + conn.jitter_s
             self.scheduler.add_job(
                 self._job,
                 trigger,
@@ -78,22 +122,145 @@ class Daemon:
                 misfire_grace_time=conn.misfire_grace_s,
                 next_run_time=None,
             )
+        self.metrics.attach(
+            store=store,
+            backlog=webhooks.queue.oldest_pending if webhooks else None,
+            depth=webhooks.queue.depth if webhooks else None,
+        )
+        self.dispatcher: Dispatcher | None = None
+        if webhooks is not None:
+            self.dispatcher = Dispatcher(
+                webhooks.queue,
+                self._handler_for,
+                self.lock_for,
+                stop=self.stop_event,
+                metrics=self.metrics,
+                store=store,
+                max_attempts={e.connection: e.settings.max_attempts for e in webhooks.endpoints},
+                retention_s=service.retention_s if service else 172_800.0,
+            )
+        self._dispatch = dispatch
+        self.http: HttpService | None = None
+        if service is not None:
+            extra = []
+            if webhooks is not None:
+                receiver = WebhookReceiver(
+                    webhooks.endpoints,
+                    webhooks.queue,
+                    on_queued=self.dispatcher.wake if self.dispatcher and dispatch else None,
+                    metrics=self.metrics,
+                    max_body_bytes=service.max_body_bytes,
+                )
+                extra = receiver.routes()
+            app = build_app(self.metrics, self.health, extra)
+            self.http = HttpService(app, host=service.host, port=service.port)
+
+    # -- scheduled runs -------------------------------------------------------------
+
+    def lock_for(self, connection: str) -> threading.Lock:
+        """The lock that serialises everything that writes for `connection`."""
+        return self._locks[connection]
 
     def _job(self, conn: ConnectionConfig) -> None:
         if self.stop_event.is_set():
             return
-        try:
-            report = self._run(conn, self.stop_event)
-        except LeadbridgeError as exc:
-            log.error("%s: sync failed: %s", conn.name, exc)
-            return
+        started = datetime.now(UTC)
+        with self._locks[conn.name]:
+            if self.stop_event.is_set():
+                return
+            try:
+                report = self._run(conn, self.stop_event)
+            except LeadbridgeError as exc:
+                log.error("%s: sync failed: %s", conn.name, exc)
+                self.metrics.run_failed(conn.name, started, trigger="schedule")
+                return
+        self.metrics.observe_report(report, trigger="schedule")
         with self._lock:
             self.reports.append(report)
         if self._on_report is not None:
             self._on_report(report)
 
+    def _handler_for(self, connection: str) -> EventHandler | None:
+        conn = self._by_name.get(connection)
+        if conn is None or self.webhooks is None:
+            return None
+        with self._handlers_lock:
+            handler = self._handlers.get(connection)
+            if handler is None:
+                handler = self._handlers[connection] = self.webhooks.open_handler(conn)
+            return handler
+
+    # -- health ---------------------------------------------------------------------
+
+    def stale_after_s(self, connection: str) -> float:
+        """How old the last good run may be before the connection counts as unhealthy."""
+        if self.service_settings is not None and self.service_settings.stale_after_s:
+            return self.service_settings.stale_after_s
+        conn = self._by_name[connection]
+        return 3 * self._periods[connection] + conn.misfire_grace_s
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Per connection: last run, status and lag; healthy only if every one is."""
+        now = datetime.now(UTC)
+        last_runs = self.metrics.last_runs()
+        last_ok = self.metrics.last_ok()
+        backlog = self.webhooks.queue.oldest_pending() if self.webhooks else {}
+        stopping = self.stop_event.is_set() or not self.scheduler.running
+        connections: dict[str, Any] = {}
+        all_ok = not stopping
+        for conn in self.connections:
+            last = last_runs.get(conn.name)
+            ok_at = last_ok.get(conn.name)
+            reference = ok_at or self.started_at
+            stale_after = self.stale_after_s(conn.name)
+            problems: list[str] = []
+            if last is not None and last.status in ("failed", "partial"):
+                problems.append(f"last run {last.status}")
+            if (now - reference).total_seconds() > stale_after:
+                problems.append(f"no successful run for more than {stale_after:.0f} s")
+            waiting = backlog.get(conn.name)
+            backlog_s = (now - waiting).total_seconds() if waiting else 0.0
+            if backlog_s > BACKLOG_LIMIT_S:
+                problems.append(f"webhook events waiting for {backlog_s:.0f} s")
+            connections[conn.name] = {
+                "healthy": not problems,
+                "status": last.status if last is not None else "pending",
+                "problems": problems,
+                "last_run": None
+                if last is None
+                else {
+                    "status": last.status,
+                    "trigger": last.trigger,
+                    "started_at": last.started_at.isoformat(),
+                    "finished_at": last.finished_at.isoformat(),
+                    "elapsed_s": round(last.elapsed_s, 3),
+                },
+                "last_success_at": ok_at.isoformat() if ok_at else None,
+                "lag_s": round((now - ok_at).total_seconds(), 3) if ok_at else None,
+                "webhook_backlog_s": round(backlog_s, 3),
+            }
+            all_ok = all_ok and not problems
+        body = {
+            "status": "stopping" if stopping else ("ok" if all_ok else "unhealthy"),
+            "started_at": self.started_at.isoformat(),
+            "connections": connections,
+        }
+        return all_ok, body
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str | None:
+        """Where the HTTP service listens, once started."""
+        return self.http.base_url if self.http is not None else None
+
     def start(self, *, run_now: bool = True) -> None:
-        """Start the schedule; with `run_now`, every connection also runs right away."""
+        """Start the schedule and the HTTP service; with `run_now`, run everything at once."""
+        self.started_at = datetime.now(UTC)
+        if self.http is not None:
+            self.http.start()
+        if self.dispatcher is not None and self._dispatch:
+            self.dispatcher.start()
         self.scheduler.start()
         if run_now:
             for conn in self.connections:
@@ -102,10 +269,18 @@ class Daemon:
                     job.modify(next_run_time=datetime.now(UTC))
 
     def stop(self) -> None:
-        """Finish the batches in flight, then stop every job."""
+        """Stop taking webhooks, finish the batches in flight, then stop every job."""
         self.stop_event.set()
+        if self.http is not None:
+            self.http.stop()
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        with self._handlers_lock:
+            for handler in self._handlers.values():
+                handler.close()
+            self._handlers.clear()
         self._done.set()
 
     def serve_forever(self) -> None:
@@ -119,3 +294,15 @@ class Daemon:
         signal.signal(signal.SIGINT, handle)
         self.start()
         self._done.wait()
+
+
+def _cron_period_s(trigger: CronTrigger) -> float:
+    """The gap between two consecutive firings from now (the schedule's period)."""
+    now = datetime.now(UTC)
+    first: datetime | None = trigger.get_next_fire_time(None, now)
+    second: datetime | None = (
+        trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    )
+    if first is None or second is None:
+        return 86_400.0
+    return max(float((second - first).total_seconds()), 60.0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import queue
 import threading
 import time
 from collections import Counter
@@ -35,7 +36,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadbridge.core.errors import LeadbridgeError, PermanentAPIError, StateError
-from leadbridge.core.models import AuditEvent, ScoreResult, ScoreWrite
+from leadbridge.core.models import AuditEvent, Page, ScoreResult, ScoreWrite
 from leadbridge.core.protocols import (
     AuditSink,
     CallStats,
@@ -173,6 +174,8 @@ class SyncEngine:
         decay_sweep_s: float | None = 86_400.0,
         read_back: bool = True,
         read_back_rounds: int = 3,
+        write_workers: int = 2,
+        page_filter: Callable[[Page], Page] | None = None,
     ) -> None:
         if not isinstance(connector, SupportsWriteBack):
             raise TypeError(f"connector {connector.name!r} cannot write back")
@@ -191,11 +194,19 @@ class SyncEngine:
         self.decay_sweep_s = decay_sweep_s
         self.read_back = read_back
         self.read_back_rounds = read_back_rounds
+        self.write_workers = write_workers
+        # Applied to every pulled page before it is staged (the privacy filter drops
+        # erased people and flags objecting ones).
+        self.page_filter = page_filter
 
     # -- the run ------------------------------------------------------------------
 
-    def run(self, *, full: bool = False) -> SyncReport:
-        """One sync run; `full` re-reads everything and re-scores every lead."""
+    def run(self, *, full: bool = False, pull: bool = True) -> SyncReport:
+        """One sync run; `full` re-reads everything and re-scores every lead.
+
+        `pull=False` re-scores every stored lead without reading the CRM (after a scoring
+        config change: `leadbridge rescore`), writing only the values that move.
+        """
         started = utcnow()  # wall clock: the signpost that caps cursors
         as_of = self.clock()  # scoring time: pinned for replays and reproducible runs
         t0 = time.perf_counter()
@@ -211,16 +222,16 @@ class SyncEngine:
             self._ensure_fields()
             if full:
                 self.store.reset_staging(self.connection)
-            self._pull(self.connector.streams(), full=full, tally=tally)
-            sweep = full or mode == "full" or self._sweep_due(as_of)
+            if pull:
+                self._pull(self.connector.streams(), full=full, tally=tally)
+            else:
+                mode = "rescore"
+            sweep = full or not pull or mode == "full" or self._sweep_due(as_of)
             if sweep:
                 # Scores decay with time, not only with new data: re-score every lead
                 # (locally; no API reads) and write the ones whose value moved.
                 self.store.mark_all_dirty(self.connection)
-            self._score_and_write(as_of, counts, tally)
-            cap = started
-            if counts.written and not self.stop.is_set() and not tally.errors:
-                cap = self._read_back(as_of, counts, tally)
+            cap = self._score_write_and_read_back(as_of, counts, tally, started)
             if self.stop.is_set():
                 status = "stopped"
             elif tally.errors:
@@ -290,29 +301,40 @@ class SyncEngine:
 
     # -- pull -----------------------------------------------------------------------
 
-    def _read_back(self, as_of: datetime, counts: _WriteTally, tally: _Tally) -> datetime:
-        """Read back the streams our writes echo into, so the run ends quiescent.
+    def _score_write_and_read_back(
+        self, as_of: datetime, counts: _WriteTally, tally: _Tally, started: datetime
+    ) -> datetime:
+        """Score and write the dirty leads, reading back our own echo as we go.
 
         A CRM stamps our own writes as modifications (HubSpot bumps `lastmodifieddate`),
-        so they would come back in the next incremental pull. Reading them back now, from
-        the staged bookmarks, verifies the writes landed and catches foreign edits made
-        while the run was busy (dirty again: scored and written in another round); the
-        cursor may then move past our own echo. Returns the new cursor cap.
+        so they would come back in the next incremental pull. A follower thread reads the
+        echo streams back while the writes proceed (they use different rate buckets),
+        which verifies the writes landed and catches foreign edits made meanwhile: those
+        leads are dirty again and get another round. The run then ends quiescent and the
+        cursor may move past its own echo. Returns the cap for the committed cursors.
         """
         echo = (
             tuple(self.connector.echo_streams)
             if isinstance(self.connector, SupportsReadBack)
             else ()
         )
-        cap = utcnow()
-        if not echo or not self.read_back:
-            return cap
-        for _ in range(self.read_back_rounds):
-            cap = utcnow()
+        cap = started
+        for _ in range(max(self.read_back_rounds, 1)):
+            follower = _Follower(self, echo, tally.read_back) if echo and self.read_back else None
             written_before = counts.written
-            self._pull(echo, full=False, tally=tally.read_back)
-            self._score_and_write(as_of, counts, tally)
-            if counts.written == written_before or self.stop.is_set() or tally.errors:
+            self._score_and_write(as_of, counts, tally, follower)
+            if follower is not None:
+                follower.finish()
+                if counts.written > written_before and follower.final_pass_started is not None:
+                    cap = follower.final_pass_started
+            if (
+                follower is None
+                or counts.written == written_before
+                or self.stop.is_set()
+                or tally.errors
+            ):
+                break
+            if not self.store.dirty_keys(self.connection):
                 break
         return cap
 
@@ -323,7 +345,8 @@ class SyncEngine:
         def pull_stream(stream: str) -> None:
             since = None if full else self.store.bookmark(self.connection, stream, staged=True)
             try:
-                for page in self.connector.read(stream, since):
+                for raw in self.connector.read(stream, since):
+                    page = self.page_filter(raw) if self.page_filter is not None else raw
                     self.store.stage_page(self.connection, page)
                     tally.add(
                         leads=len(page.leads),
@@ -347,28 +370,39 @@ class SyncEngine:
 
     # -- score and write ------------------------------------------------------------
 
-    def _score_and_write(self, as_of: datetime, counts: _WriteTally, tally: _Tally) -> None:
-        keys = self.store.dirty_keys(self.connection)
+    def _score_and_write(
+        self, as_of: datetime, counts: _WriteTally, tally: _Tally, follower: _Follower | None = None
+    ) -> None:
+        """Score dirty leads chunk by chunk; a writer thread sends the changes meanwhile."""
+        snapshot = self.store.dirty_snapshot(self.connection)
+        keys = snapshot.keys
         self.progress.stage("score", total=len(keys))
-        for start in range(0, len(keys), self.score_chunk):
-            if self.stop.is_set():
-                return
-            chunk = keys[start : start + self.score_chunk]
-            records = self.store.load_leads(self.connection, chunk)
-            live = {k: r for k, r in records.items() if not r.deleted}
-            acts = self.store.load_activities(self.connection, list(live))
-            scorable = [k for k, r in live.items() if not r.lead.consent.objects_to_profiling]
-            results = self.scorer.score_many(
-                [(live[k].lead, acts[k]) for k in scorable], as_of=as_of
-            )
-            by_key: dict[str, ScoreResult] = {r.lead_key: r for r in results}
-            counts.observe(results, live)
-            pending = self._diff(live, by_key, counts)
-            self._write(pending, by_key, counts, tally)
-            self.progress.advance("score", len(chunk))
+        writer = _Writer(self, counts, tally, upto=snapshot.upto, follower=follower)
+        try:
+            for start in range(0, len(keys), self.score_chunk):
+                if self.stop.is_set() or writer.failed:
+                    return
+                chunk = keys[start : start + self.score_chunk]
+                records = self.store.load_leads(self.connection, chunk)
+                live = {k: r for k, r in records.items() if not r.deleted}
+                acts = self.store.load_activities(self.connection, list(live))
+                scorable = [k for k, r in live.items() if not r.lead.consent.objects_to_profiling]
+                results = self.scorer.score_many(
+                    [(live[k].lead, acts[k]) for k in scorable], as_of=as_of
+                )
+                by_key: dict[str, ScoreResult] = {r.lead_key: r for r in results}
+                counts.observe(results, live)
+                writer.submit(self._diff(live, by_key, counts, snapshot.upto), by_key)
+                self.progress.advance("score", len(chunk))
+        finally:
+            writer.close()
 
     def _diff(
-        self, live: dict[str, LeadRecord], by_key: dict[str, ScoreResult], counts: _WriteTally
+        self,
+        live: dict[str, LeadRecord],
+        by_key: dict[str, ScoreResult],
+        counts: _WriteTally,
+        upto: int,
     ) -> list[_Pending]:
         prior = self.store.written_for(self.connection, [r.source_id for r in live.values()])
         pending: list[_Pending] = []
@@ -386,7 +420,7 @@ class SyncEngine:
             old = previous.values if previous is not None else {}
             pending.append(_Pending(key, record.source_id, values, fp, old))
         counts.unchanged += len(unchanged)
-        self.store.settle(self.connection, unchanged=unchanged)
+        self.store.settle(self.connection, unchanged=unchanged, upto=upto)
         return pending
 
     def _write(
@@ -395,13 +429,16 @@ class SyncEngine:
         by_key: dict[str, ScoreResult],
         counts: _WriteTally,
         tally: _Tally,
-    ) -> None:
+        *,
+        upto: int,
+        on_acked: Callable[[int], None] | None = None,
+    ) -> bool:
+        """Write `pending` in batches; False when the run must stop (error or stop event)."""
         size = max(self.writer.max_batch, 1)
         queue = [pending[i : i + size] for i in range(0, len(pending), size)]
-        self.progress.stage("write", total=len(pending))
         while queue:
             if self.stop.is_set():
-                return  # leave the rest dirty: the next run picks them up
+                return False  # leave the rest dirty: the next run picks them up
             batch = queue.pop(0)
             try:
                 result = self.writer.write(
@@ -416,12 +453,12 @@ class SyncEngine:
                     queue[:0] = [batch[:half], batch[half:]]  # isolate the record the CRM refuses
                     continue
                 failed = [(batch[0].lead_key, batch[0].source_id, str(exc), _payload(batch[0]))]
-                self.store.settle(self.connection, failed=failed)
-                counts.failed += 1
+                self.store.settle(self.connection, failed=failed, upto=upto)
+                counts.add(failed=1)
                 continue
             except LeadbridgeError as exc:
                 tally.error(f"write: {exc}")
-                return
+                return False
             ok = set(result.succeeded)
             acked = [p for p in batch if p.source_id in ok]
             failed = [
@@ -441,10 +478,13 @@ class SyncEngine:
                 written_rows=[(p.source_id, p.lead_key, p.values, p.fingerprint) for p in acked],
                 failed=failed,
                 history=history,
+                upto=upto,
             )
-            counts.written += len(acked)
-            counts.failed += len(failed)
+            counts.add(written=len(acked), failed=len(failed))
             self.progress.advance("write", len(batch))
+            if on_acked is not None:
+                on_acked(len(acked))
+        return True
 
     def _audit(self, acked: list[_Pending], by_key: dict[str, ScoreResult]) -> None:
         """One score-change and one CRM-write event per acknowledged record.
@@ -501,6 +541,131 @@ class SyncEngine:
         self.audit.record(events)
 
 
+class _Writer:
+    """Sends scored changes from a few threads, so scoring the next chunk overlaps writing.
+
+    Batches go on a bounded queue (memory stays flat); several threads overlap request
+    latency while the shared rate limiter keeps the account within its budget. After an
+    error or a stop the remaining work is dropped (those leads stay dirty).
+    """
+
+    def __init__(
+        self,
+        engine: SyncEngine,
+        counts: _WriteTally,
+        tally: _Tally,
+        *,
+        upto: int,
+        follower: _Follower | None,
+    ) -> None:
+        self._engine = engine
+        self._counts = counts
+        self._tally = tally
+        self._upto = upto
+        self._follower = follower
+        workers = max(engine.write_workers, 1)
+        self._queue: queue.Queue[tuple[list[_Pending], dict[str, ScoreResult]] | None] = (
+            queue.Queue(maxsize=2 * workers)
+        )
+        self.failed = False
+        self._carry: list[tuple[_Pending, ScoreResult | None]] = []
+        self._threads = [
+            threading.Thread(target=self._run, name=f"lb-writer-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+        engine.progress.stage("write")
+
+    def submit(self, pending: list[_Pending], by_key: dict[str, ScoreResult]) -> None:
+        """Queue full batches; a remainder waits for the next chunk (or `close`)."""
+        self._carry.extend((p, by_key.get(p.lead_key)) for p in pending)
+        size = max(self._engine.writer.max_batch, 1)
+        while len(self._carry) >= size:
+            self._emit(self._carry[:size])
+            del self._carry[:size]
+
+    def _emit(self, items: list[tuple[_Pending, ScoreResult | None]]) -> None:
+        results = {p.lead_key: r for p, r in items if r is not None}
+        self._queue.put(([p for p, _ in items], results))
+
+    def close(self) -> None:
+        if self._carry and not self.failed and not self._engine.stop.is_set():
+            self._emit(self._carry)
+        self._carry = []
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _run(self) -> None:
+        on_acked = self._follower.acked if self._follower is not None else None
+        while (item := self._queue.get()) is not None:
+            if self.failed:
+                continue
+            batch, by_key = item
+            try:
+                ok = self._engine._write(
+                    batch, by_key, self._counts, self._tally, upto=self._upto, on_acked=on_acked
+                )
+            except LeadbridgeError as exc:
+                self._tally.error(f"write: {exc}")
+                ok = False
+            if not ok:
+                self.failed = True
+
+
+class _Follower:
+    """Reads the echo streams back on its own thread, trailing the writer.
+
+    A pass starts once `every` more writes were acknowledged (about two search pages, so
+    passes read full pages), and once more after the last write: that final pass is the
+    point up to which everything written has been seen again.
+    """
+
+    def __init__(
+        self, engine: SyncEngine, streams: tuple[str, ...], tally: _Tally, every: int = 400
+    ) -> None:
+        self._engine = engine
+        self._streams = streams
+        self._tally = tally
+        self._every = every
+        self._cond = threading.Condition()
+        self._pending = 0
+        self._acked_total = 0
+        self._finishing = False
+        self.final_pass_started: datetime | None = None
+        self._thread = threading.Thread(target=self._run, name="lb-read-back", daemon=True)
+        self._thread.start()
+
+    def acked(self, n: int) -> None:
+        with self._cond:
+            self._pending += n
+            self._acked_total += n
+            if self._pending >= self._every:
+                self._cond.notify()
+
+    def finish(self) -> None:
+        with self._cond:
+            self._finishing = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._finishing or self._pending >= self._every)
+                final = self._finishing
+                anything = self._acked_total > 0
+                self._pending = 0
+            if final:
+                if anything:  # nothing written, nothing to read back
+                    self.final_pass_started = utcnow()
+                    self._engine._pull(self._streams, full=False, tally=self._tally)
+                return
+            self._engine._pull(self._streams, full=False, tally=self._tally)
+
+
 @dataclass(frozen=True)
 class _Pending:
     lead_key: str
@@ -519,6 +684,13 @@ class _WriteTally:
     tiers: Counter[str] = field(default_factory=Counter)
     _heap: list[tuple[int, str, RankedLead]] = field(default_factory=list)
     top_n: int = 10
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, *, written: int = 0, failed: int = 0) -> None:
+        """Writer threads report here (increments are not atomic across threads)."""
+        with self._lock:
+            self.written += written
+            self.failed += failed
 
     def observe(self, results: Iterable[ScoreResult], live: dict[str, LeadRecord]) -> None:
         for result in results:

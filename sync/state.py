@@ -1,7 +1,8 @@
 """The sync state store: cursors, staged records, written values, dead letters, runs.
 
 Everything the engine must remember between runs lives here, in SQLite by default (a
-file the user chooses) or PostgreSQL, through SQLAlchemy Core. Each method is one
+file the user chooses) or PostgreSQL (``postgresql://user:pass@host/db``, psycopg 3),
+through SQLAlchemy Core; the same contract tests run on both. Each method is one
 transaction, so a process killed at any instant leaves the store consistent:
 
 - a pulled page (its leads, activities, outcomes, deletions, rejects and the *staged*
@@ -10,13 +11,21 @@ transaction, so a process killed at any instant leaves the store consistent:
   judged unchanged, or dead-lettered);
 - the *committed* cursor only moves to the staged bookmark once no dirty lead is left,
   i.e. after every write it depends on was acknowledged.
+
+Several processes may share one database (workers on PostgreSQL): the writers of a
+connection take turns on a lock row (``SELECT ... FOR UPDATE``; on SQLite the database
+write lock, taken up front with ``BEGIN IMMEDIATE``), which also hands out dirty marks in
+commit order; readers never wait.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,55 +47,60 @@ from leadbridge.core.models import (
     ScoreResult,
 )
 
-__all__ = ["LeadRecord", "StateStore", "WrittenValues", "open_store"]
+__all__ = ["DirtySnapshot", "LeadRecord", "StateStore", "WrittenValues", "open_store"]
 
 SCHEMA_VERSION = 1
 metadata = sa.MetaData()
 
+# Identifiers and names come from CRMs and configs, so they are TEXT: PostgreSQL enforces
+# VARCHAR lengths where SQLite ignores them, and one long id must not fail a whole page.
+# Surrogate keys are BIGINT on PostgreSQL (years of history) and INTEGER (= rowid) on SQLite.
+_Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 meta_table = sa.Table(
     "lb_meta",
     metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
 
 cursors = sa.Table(
     "lb_cursors",
     metadata,
-    sa.Column("connection", sa.String(128), primary_key=True),
-    sa.Column("stream", sa.String(64), primary_key=True),
-    sa.Column("cursor_field", sa.String(128), nullable=False),
+    sa.Column("connection", sa.Text, primary_key=True),
+    sa.Column("stream", sa.Text, primary_key=True),
+    sa.Column("cursor_field", sa.Text, nullable=False),
     sa.Column("value", sa.DateTime(timezone=True)),
-    sa.Column("tiebreak_id", sa.String(128)),
+    sa.Column("tiebreak_id", sa.Text),
     sa.Column("staged_value", sa.DateTime(timezone=True)),
-    sa.Column("staged_tiebreak_id", sa.String(128)),
+    sa.Column("staged_tiebreak_id", sa.Text),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 leads = sa.Table(
     "lb_leads",
     metadata,
-    sa.Column("connection", sa.String(128), primary_key=True),
-    sa.Column("lead_key", sa.String(256), primary_key=True),
-    sa.Column("source_id", sa.String(128), nullable=False),
+    sa.Column("connection", sa.Text, primary_key=True),
+    sa.Column("lead_key", sa.Text, primary_key=True),
+    sa.Column("source_id", sa.Text, nullable=False),
     sa.Column("data", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True)),
     sa.Column("deleted", sa.Boolean, nullable=False, default=False),
-    sa.Column("dirty", sa.Boolean, nullable=False, default=True),
+    sa.Column("dirty", sa.BigInteger, nullable=False, default=0),
     sa.Index("ix_lb_leads_dirty", "connection", "dirty"),
 )
 
 activities = sa.Table(
     "lb_activities",
     metadata,
-    sa.Column("connection", sa.String(128), primary_key=True),
+    sa.Column("connection", sa.Text, primary_key=True),
     sa.Column("activity_id", sa.String(64), primary_key=True),
-    sa.Column("lead_key", sa.String(256), nullable=False),
+    sa.Column("lead_key", sa.Text, nullable=False),
     sa.Column("channel", sa.String(16), nullable=False),
-    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("source", sa.String(64), nullable=False),
-    sa.Column("source_id", sa.String(256)),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("source_id", sa.Text),
     sa.Column("value", sa.Float),
     sa.Column("count", sa.Integer, nullable=False, default=1),
     sa.Column("attributes", sa.Text, nullable=False, default="{}"),
@@ -96,20 +110,20 @@ activities = sa.Table(
 outcomes = sa.Table(
     "lb_outcomes",
     metadata,
-    sa.Column("connection", sa.String(128), primary_key=True),
-    sa.Column("lead_key", sa.String(256), primary_key=True),
+    sa.Column("connection", sa.Text, primary_key=True),
+    sa.Column("lead_key", sa.Text, primary_key=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
     sa.Column("detail", sa.Text),
 )
 
 written = sa.Table(
     "lb_written",
     metadata,
-    sa.Column("connection", sa.String(128), primary_key=True),
-    sa.Column("source_id", sa.String(128), primary_key=True),
-    sa.Column("lead_key", sa.String(256), nullable=False),
+    sa.Column("connection", sa.Text, primary_key=True),
+    sa.Column("source_id", sa.Text, primary_key=True),
+    sa.Column("lead_key", sa.Text, nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("values_json", sa.Text, nullable=False),
     sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
@@ -118,12 +132,12 @@ written = sa.Table(
 score_history = sa.Table(
     "lb_score_history",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("connection", sa.String(128), nullable=False),
-    sa.Column("lead_key", sa.String(256), nullable=False),
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("connection", sa.Text, nullable=False),
+    sa.Column("lead_key", sa.Text, nullable=False),
     sa.Column("score", sa.Integer, nullable=False),
-    sa.Column("tier", sa.String(32), nullable=False),
-    sa.Column("config_version", sa.String(128), nullable=False),
+    sa.Column("tier", sa.Text, nullable=False),
+    sa.Column("config_version", sa.Text, nullable=False),
     sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("result_json", sa.Text, nullable=False),
     sa.Index("ix_lb_score_history_lead", "connection", "lead_key", "computed_at"),
@@ -132,10 +146,10 @@ score_history = sa.Table(
 dead_letters = sa.Table(
     "lb_dead_letters",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("connection", sa.String(128), nullable=False),
-    sa.Column("stream", sa.String(64), nullable=False),
-    sa.Column("record_id", sa.String(256)),
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("connection", sa.Text, nullable=False),
+    sa.Column("stream", sa.Text, nullable=False),
+    sa.Column("record_id", sa.Text),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -145,14 +159,36 @@ dead_letters = sa.Table(
 runs = sa.Table(
     "lb_runs",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("connection", sa.String(128), nullable=False),
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("connection", sa.Text, nullable=False),
     sa.Column("mode", sa.String(16), nullable=False),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("report_json", sa.Text),
 )
+
+
+@dataclass(frozen=True)
+class DirtySnapshot:
+    """Leads awaiting a score, and the dirty mark up to which settling may clear them."""
+
+    keys: list[str]
+    upto: int
+
+
+_SEQ_PREFIX = "dirty_seq:"
+_LOCK_ALL_DDL = 0x6C625F7374617465  # pg_advisory_xact_lock key for schema creation ("lb_state")
+
+
+def _seq_key(connection: str) -> str:
+    """The lb_meta row holding a connection's last dirty mark (and serialising its writers)."""
+    return _SEQ_PREFIX + connection
+
+
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; raw CRM payloads sometimes do."""
+    return value.replace("\x00", "\ufffd")
 
 
 @dataclass(frozen=True)
@@ -217,27 +253,58 @@ class StateStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._write_lock = threading.Lock()
+        # Write transactions carry this option: on SQLite it makes them BEGIN IMMEDIATE.
+        self._writer = engine.execution_options(lb_write=True)
         try:
-            metadata.create_all(engine)
-            self._check_version()
+            with self._writer.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Several workers starting together must not race to CREATE TABLE.
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_ALL_DDL)))
+                metadata.create_all(conn)
+                self._check_version(conn)
         except sa.exc.SQLAlchemyError as exc:
             raise StateError(
-                f"cannot open state store {engine.url!r}: {exc.__class__.__name__}: {exc}"
-            ) from exc
+                f"cannot open state store {_safe_url(engine.url)}: {_one_line(exc)}"
+            ) from None
 
     # -- setup ----------------------------------------------------------------------
 
-    def _check_version(self) -> None:
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).first()
-            if row is None:
-                conn.execute(
-                    meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
-                )
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise StateError(f"state store schema version {row[0]} is not {SCHEMA_VERSION}")
+    def _check_version(self, conn: sa.Connection) -> None:
+        self._insert_missing(
+            conn, meta_table, {"key": "schema_version", "value": str(SCHEMA_VERSION)}
+        )
+        row = conn.execute(
+            sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+        ).scalar_one()
+        if int(row) != SCHEMA_VERSION:
+            raise StateError(f"state store schema version {row} is not {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _writing(self) -> Iterator[sa.Connection]:
+        """One write transaction; threads of this process take turns (SQLite has one writer)."""
+        with self._write_lock, self._writer.begin() as conn:
+            yield conn
+
+    def _claim(self, conn: sa.Connection, connection: str, *, mark: bool = False) -> int:
+        """Lock the connection's sequence row for this transaction; allocate a dirty mark.
+
+        Every writer of a connection's leads and cursors passes here first, so across
+        processes (PostgreSQL ``FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``) they run one at a
+        time and marks are handed out in commit order: a snapshot's ``upto`` is then above
+        every mark it saw and below every mark committed after it, which `settle` relies on.
+        """
+        key = _seq_key(connection)
+        query = sa.select(meta_table.c.value).where(meta_table.c.key == key).with_for_update()
+        last = conn.execute(query).scalar_one_or_none()
+        if last is None:
+            self._insert_missing(conn, meta_table, {"key": key, "value": "0"})
+            last = conn.execute(query).scalar_one()
+        if not mark:
+            return 0
+        # Wall-clock floor: marks stay above those of stores written before the counter.
+        value = max(int(last) + 1, time.time_ns())
+        conn.execute(meta_table.update().where(meta_table.c.key == key).values(value=str(value)))
+        return value
 
     def get_meta(self, key: str) -> str | None:
         with self.engine.connect() as conn:
@@ -245,11 +312,24 @@ class StateStore:
             return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._write_lock, self.engine.begin() as conn:
+        with self._writing() as conn:
             self._upsert(conn, meta_table, [{"key": key, "value": value}], ["key"])
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @staticmethod
+    def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+        dialect = conn.dialect.name
+        if dialect == "sqlite":
+            return sqlite.insert(table)
+        if dialect == "postgresql":
+            return postgresql.insert(table)
+        raise StateError(f"unsupported database dialect {dialect!r}")  # pragma: no cover
+
+    def _insert_missing(self, conn: sa.Connection, table: sa.Table, row: Mapping[str, Any]) -> None:
+        """Insert unless the key exists (concurrent creators meet here without an error)."""
+        conn.execute(self._insert(conn, table).values(**row).on_conflict_do_nothing())
 
     def _upsert(
         self,
@@ -258,17 +338,14 @@ class StateStore:
         rows: Sequence[Mapping[str, Any]],
         keys: list[str],
     ) -> None:
+        """Insert or update; of rows sharing a key the last wins, as row-by-row would."""
         if not rows:
             return
-        dialect = conn.dialect.name
-        if dialect == "sqlite":
-            stmt: Any = sqlite.insert(table)
-        elif dialect == "postgresql":
-            stmt = postgresql.insert(table)
-        else:  # pragma: no cover - only the two supported engines reach here
-            raise StateError(f"unsupported database dialect {dialect!r}")
+        # PostgreSQL refuses to touch one row twice in a single multi-row ON CONFLICT.
+        unique = list({tuple(r[k] for k in keys): r for r in rows}.values())
+        stmt = self._insert(conn, table)
         update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), list(rows))
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), unique)
 
     # -- cursors --------------------------------------------------------------------
 
@@ -296,13 +373,14 @@ class StateStore:
 
         Refuses while dirty leads remain: the cursor must never run ahead of the writes.
         """
-        with self._write_lock, self.engine.begin() as conn:
+        with self._writing() as conn:
+            self._claim(conn, connection)  # no page may stage between the count and the move
             dirty = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(leads)
                 .where(
                     leads.c.connection == connection,
-                    leads.c.dirty.is_(True),
+                    leads.c.dirty > 0,
                     leads.c.deleted.is_(False),
                 )
             ).scalar_one()
@@ -334,7 +412,8 @@ class StateStore:
 
     def reset_staging(self, connection: str) -> None:
         """Forget staged bookmarks (a full run re-reads from the start)."""
-        with self._write_lock, self.engine.begin() as conn:
+        with self._writing() as conn:
+            self._claim(conn, connection)
             conn.execute(
                 cursors.update()
                 .where(cursors.c.connection == connection)
@@ -347,7 +426,8 @@ class StateStore:
         """Store one pulled page atomically; return the lead keys it made dirty."""
         now = datetime.now(UTC)
         dirty: set[str] = set()
-        with self._write_lock, self.engine.begin() as conn:
+        with self._writing() as conn:
+            mark = self._claim(conn, connection, mark=True)
             known = self._stored_lead_data(conn, connection, [lead.key for lead in page.leads])
             lead_rows = []
             for lead in page.leads:
@@ -364,7 +444,7 @@ class StateStore:
                         "data": data,
                         "updated_at": lead.updated_at,
                         "deleted": False,
-                        "dirty": changed,
+                        "dirty": mark if changed else 0,
                     }
                 )
                 if changed:
@@ -398,7 +478,7 @@ class StateStore:
                     "status": o.status.value,
                     "at": o.at,
                     "source": o.source,
-                    "detail": o.detail,
+                    "detail": None if o.detail is None else _text(o.detail),
                 }
                 for o in page.outcomes
             ]
@@ -409,7 +489,7 @@ class StateStore:
                     conn.execute(
                         leads.update()
                         .where(leads.c.connection == connection, leads.c.lead_key.in_(chunk))
-                        .values(dirty=True)
+                        .values(dirty=mark)
                     )
                 dirty |= activity_leads
             if page.deleted:
@@ -417,16 +497,16 @@ class StateStore:
                     conn.execute(
                         leads.update()
                         .where(leads.c.connection == connection, leads.c.source_id.in_(chunk))
-                        .values(deleted=True, dirty=False)
+                        .values(deleted=True, dirty=0)
                     )
             for reject in page.rejects:
                 conn.execute(
                     dead_letters.insert().values(
                         connection=connection,
                         stream=reject.stream,
-                        record_id=reject.record_id,
-                        reason=reject.reason,
-                        payload=reject.payload,
+                        record_id=None if reject.record_id is None else _text(reject.record_id),
+                        reason=_text(reject.reason),
+                        payload=_text(reject.payload),
                         at=now,
                         resolved=False,
                     )
@@ -532,24 +612,29 @@ class StateStore:
     # -- reading for scoring ----------------------------------------------------------
 
     def dirty_keys(self, connection: str) -> list[str]:
+        """Leads awaiting a score (and its write)."""
+        return self.dirty_snapshot(connection).keys
+
+    def dirty_snapshot(self, connection: str) -> DirtySnapshot:
+        """The dirty leads now, with the mark that lets a concurrent re-dirty survive."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(leads.c.lead_key)
-                .where(
-                    leads.c.connection == connection,
-                    leads.c.dirty.is_(True),
-                    leads.c.deleted.is_(False),
+                sa.select(leads.c.lead_key, leads.c.dirty).where(
+                    leads.c.connection == connection, leads.c.dirty > 0, leads.c.deleted.is_(False)
                 )
-                .order_by(leads.c.lead_key)
             ).all()
-        return [r[0] for r in rows]
+        # Sorted here, by code point: a PostgreSQL ORDER BY follows the server's collation.
+        return DirtySnapshot(
+            keys=sorted(str(r[0]) for r in rows), upto=max((int(r[1]) for r in rows), default=0)
+        )
 
     def mark_all_dirty(self, connection: str) -> None:
-        with self._write_lock, self.engine.begin() as conn:
+        with self._writing() as conn:
+            mark = self._claim(conn, connection, mark=True)
             conn.execute(
                 leads.update()
                 .where(leads.c.connection == connection, leads.c.deleted.is_(False))
-                .values(dirty=True)
+                .values(dirty=mark)
             )
 
     def load_leads(self, connection: str, keys: Sequence[str]) -> dict[str, LeadRecord]:
@@ -613,6 +698,16 @@ class StateStore:
             for r in rows
         ]
 
+    def source_ids(self, connection: str) -> list[str]:
+        """CRM ids of the connection's live leads (for delete sweeps by id diff)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(leads.c.source_id).where(
+                    leads.c.connection == connection, leads.c.deleted.is_(False)
+                )
+            ).all()
+        return [r[0] for r in rows]
+
     def count_leads(self, connection: str) -> int:
         with self.engine.connect() as conn:
             return int(
@@ -660,8 +755,12 @@ class StateStore:
         unchanged: Iterable[str] = (),
         failed: Iterable[tuple[str, str, str, str]] = (),
         history: Iterable[ScoreResult] = (),
+        upto: int | None = None,
     ) -> None:
         """Record acknowledged writes and close out leads, in one transaction.
+
+        Only leads dirtied at or before `upto` (the snapshot they were scored from) are
+        cleared; a lead changed again meanwhile stays dirty for the next round.
 
         `written_rows` are (source_id, lead_key, values, fingerprint) the CRM acknowledged;
         `unchanged` lead keys needed no write; `failed` are (lead_key, source_id, reason,
@@ -675,7 +774,8 @@ class StateStore:
             | set(unchanged)
             | {f[0] for f in failed_list}
         )
-        with self._write_lock, self.engine.begin() as conn:
+        with self._writing() as conn:
+            self._claim(conn, connection)  # one writer per connection: no lock-order deadlocks
             self._upsert(
                 conn,
                 written,
@@ -697,9 +797,9 @@ class StateStore:
                     dead_letters.insert().values(
                         connection=connection,
                         stream="writeback",
-                        record_id=source_id,
-                        reason=reason,
-                        payload=payload,
+                        record_id=_text(source_id),
+                        reason=_text(reason),
+                        payload=_text(payload),
                         at=now,
                         resolved=False,
                     )
@@ -719,11 +819,12 @@ class StateStore:
             if hist:
                 conn.execute(score_history.insert(), hist)
             for chunk in _chunks(sorted(done), 500):
-                conn.execute(
-                    leads.update()
-                    .where(leads.c.connection == connection, leads.c.lead_key.in_(chunk))
-                    .values(dirty=False)
+                query = leads.update().where(
+                    leads.c.connection == connection, leads.c.lead_key.in_(chunk)
                 )
+                if upto is not None:
+                    query = query.where(leads.c.dirty <= upto)
+                conn.execute(query.values(dirty=0))
 
     def latest_scores(self, connection: str) -> dict[str, ScoreResult]:
         """The most recent score of every lead (from the history)."""
@@ -777,7 +878,7 @@ class StateStore:
         ]
 
     def begin_run(self, connection: str, mode: str, started_at: datetime) -> int:
-        with self._write_lock, self.engine.begin() as conn:
+        with self._writing() as conn:
             result = conn.execute(
                 runs.insert().values(
                     connection=connection, mode=mode, started_at=started_at, status="running"
@@ -789,7 +890,7 @@ class StateStore:
             return int(key[0])
 
     def finish_run(self, run_id: int, status: str, report_json: str) -> None:
-        with self._write_lock, self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
@@ -801,7 +902,11 @@ class StateStore:
         if connection is not None:
             query = query.where(runs.c.connection == connection)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query).all()]
+            rows = conn.execute(query).all()
+        return [
+            {k: _utc(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
+            for r in rows
+        ]
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -809,7 +914,9 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    """Per-connection SQLite settings; transactions are begun by `_sqlite_begin`, not pysqlite."""
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -818,22 +925,95 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def open_store(target: str | Path) -> StateStore:
-    """Open (creating if needed) a store from a SQLAlchemy URL or a SQLite file path."""
-    url = str(target)
-    if "://" not in url:
-        path = Path(url).expanduser()
+def _sqlite_begin(conn: sa.Connection) -> None:
+    """Writers take SQLite's write lock up front (BEGIN IMMEDIATE).
+
+    A deferred transaction that reads, then writes, fails at once with "database is
+    locked" when another process committed in between; an immediate one waits its turn
+    (busy_timeout) and then reads the latest data, like a PostgreSQL row lock.
+    """
+    immediate = bool(conn.get_execution_options().get("lb_write"))
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _one_line(exc: BaseException) -> str:
+    """The driver's own first line (SQLAlchemy's wrapper adds SQL and a help link)."""
+    inner = getattr(exc, "orig", None) or exc
+    first = next((ln.strip() for ln in str(inner).splitlines() if ln.strip()), "")
+    return f"{inner.__class__.__name__}: {first}" if first else inner.__class__.__name__
+
+
+def _safe_url(url: str | sa.URL) -> str:
+    """A URL fit for a message: the password masked; an unparsable one is not shown."""
+    if isinstance(url, sa.URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "(an unparsable URL)"  # where a password would be is unknown
+
+
+def _redact(message: str, url: str) -> str:
+    """Drop the URL's password from a driver message, should the driver echo it."""
+    try:
+        password = sa.make_url(url).password
+    except (sa.exc.ArgumentError, ValueError):
+        match = re.search(r"://[^/:@]*:([^@/]*)@", url)
+        password = match.group(1) if match else None
+    return message.replace(str(password), "***") if password else message
+
+
+_URL_HINT = "expected a file path, sqlite:///path or postgresql://user:password@host/db"
+
+
+def _engine_url(target: str | Path) -> sa.URL:
+    """Parse a store location; plain ``postgresql://`` means the psycopg (3) driver."""
+    text = str(target)
+    if "://" not in text:
+        path = Path(text).expanduser()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StateError(
                 f"cannot create the state folder {path.parent}: {exc.strerror}"
-            ) from exc
-        url = f"sqlite:///{path}"
+            ) from None
+        return sa.URL.create("sqlite", database=str(path))
     try:
-        engine = sa.create_engine(url, future=True)
+        url = sa.make_url(text)
+    except (sa.exc.ArgumentError, ValueError):
+        raise StateError(f"invalid state store URL: {_URL_HINT}") from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StateError(
+            f"unsupported state store {_safe_url(url)}: use a SQLite file or a PostgreSQL URL"
+        )
+    return url
+
+
+def open_store(target: str | Path) -> StateStore:
+    """Open (creating if needed) a store from a SQLAlchemy URL or a SQLite file path.
+
+    SQLite files and ``postgresql[+psycopg]://user:pass@host/db`` URLs are supported; a
+    bad URL or an unreachable server is a one-line `StateError` without the password.
+    """
+    url = _engine_url(target)
+    options: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql":
+        # Threads share a pool; a connection the server dropped is replaced, not reused.
+        options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+        if "connect_timeout" not in url.query:
+            options["connect_args"] = {"connect_timeout": 10}
+    try:
+        engine = sa.create_engine(url, **options)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        raise StateError(f"invalid state store URL: {exc}") from exc
+        message = _redact(_one_line(exc), str(target))
+        raise StateError(f"cannot use state store {_safe_url(url)}: {message}") from None
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-    return StateStore(engine)
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+    try:
+        return StateStore(engine)
+    except StateError as exc:
+        engine.dispose()
+        raise StateError(_redact(str(exc), str(target))) from None

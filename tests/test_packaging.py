@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE_DIRS = ("core", "connectors", "sync", "mappings", "scoring", "emulators", "cli")
+NOT_PACKAGES = {"tests", "bench", "docs", "build", "dist", ".venv", ".ci", ".git"}
+SOURCE_DIRS = tuple(
+    sorted(
+        d.name
+        for d in ROOT.iterdir()
+        if d.is_dir() and d.name not in NOT_PACKAGES and (d / "__init__.py").exists()
+    )
+)
 
 
 def _declared_packages() -> set[str]:
@@ -28,19 +35,38 @@ def _package_folders() -> set[str]:
     return found
 
 
+def test_required_top_level_folders_exist() -> None:
+    assert {"core", "connectors", "sync", "mappings"} <= set(SOURCE_DIRS)
+    for path in ("tests", "pyproject.toml", "CHANGELOG.md", "README.md", "LICENSE"):
+        assert (ROOT / path).exists()
+
+
 def test_every_package_folder_is_declared() -> None:
     assert _declared_packages() == _package_folders()
 
 
 def test_tests_and_benchmarks_are_not_packages() -> None:
     assert not (ROOT / "tests" / "__init__.py").exists()
-    assert not any(p.startswith(("leadbridge.tests", "leadbridge.bench")) for p in _declared_packages())
+    assert not any(
+        p.startswith(("leadbridge.tests", "leadbridge.bench")) for p in _declared_packages()
+    )
 
 
 @pytest.mark.slow
 def test_wheel_contains_every_package_and_data_file(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
         check=True,
         capture_output=True,
     )
@@ -52,4 +78,6 @@ def test_wheel_contains_every_package_and_data_file(tmp_path: Path) -> None:
     assert "leadbridge/py.typed" in names
     for data in (ROOT / "mappings").rglob("*.toml"):
         assert "leadbridge/" + data.relative_to(ROOT).as_posix() in names
-    assert not any(n.startswith(("leadbridge/tests/", "leadbridge/bench/", "tests/")) for n in names)
+    assert not any(
+        n.startswith(("leadbridge/tests/", "leadbridge/bench/", "tests/")) for n in names
+    )

@@ -39,6 +39,7 @@ from leadbridge.core.resolution import (
     Classifier,
     Resolution,
 )
+from leadbridge.core.tokens import oauth_token_source
 
 __all__ = ["CONNECTOR", "HubSpotApi", "hubspot_classifier", "search_bucket"]
 
@@ -118,7 +119,7 @@ class HubSpotApi:
             return HeaderTokenAuth(auth.token.get_secret_value())
         if persister is None:
             raise ConfigError("OAuth needs a token store (persister) to keep tokens", key="auth")
-        self.token_source = OAuth2TokenSource(
+        self.token_source = oauth_token_source(
             connector=CONNECTOR,
             token_url=auth.token_url,
             client_id=auth.client_id,

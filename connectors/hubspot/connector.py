@@ -45,7 +45,9 @@ from leadbridge.connectors.hubspot.bookmarks import (
 )
 from leadbridge.connectors.hubspot.client import CONNECTOR, HubSpotApi
 from leadbridge.connectors.hubspot.config import HubSpotConfig, parse_config
+from leadbridge.connectors.hubspot.erasure import gdpr_delete
 from leadbridge.connectors.hubspot.mapping import CONTACT_CURSOR, ContactMapper, reject
+from leadbridge.connectors.hubspot.records import HubSpotRecords
 from leadbridge.connectors.hubspot.search import (
     AssociationCursor,
     IncrementalSearch,
@@ -71,6 +73,7 @@ from leadbridge.core.models import (
     WriteResult,
 )
 from leadbridge.core.paginators import paginate
+from leadbridge.core.receipts import ErasureReceipt
 
 __all__ = ["STREAMS", "HubSpotConnector"]
 
@@ -161,6 +164,15 @@ class HubSpotConnector:
         result = self._writer.write(batch)
         self._sent += len({w.source_id for w in batch})
         return result
+
+    def erase(self, source_ids: Sequence[str], *, permanent: bool = True) -> ErasureReceipt:
+        """GDPR-delete these contacts (always permanent on HubSpot); one receipt."""
+        return gdpr_delete(self.api, source_ids)
+
+    def records(self) -> HubSpotRecords:
+        """Contacts record by record (two-way sync, migration), on this connector's API."""
+        return HubSpotRecords(self.api, page_size=self.config.search_page_size,
+                              max_results=self.config.search_max_results)  # fmt: skip
 
     # -- CallStats ------------------------------------------------------------------
 

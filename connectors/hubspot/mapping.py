@@ -78,6 +78,11 @@ ROLLUPS: tuple[Rollup, ...] = (
 """The cheapest activity signal: counters HubSpot keeps on the contact itself."""
 
 WON_STAGES = frozenset({"customer", "evangelist"})
+STAGE_DATES: dict[str, str] = {
+    "mql_at": "hs_lifecyclestage_marketingqualifiedlead_date",
+    "sql_at": "hs_lifecyclestage_salesqualifiedlead_date",
+}
+"""`Lead.custom` key -> the HubSpot date a lead reached that stage (funnel velocity KPIs)."""
 LOST_LEAD_STATUSES = frozenset({"UNQUALIFIED"})
 
 
@@ -207,7 +212,7 @@ class ContactMapper:
         wanted = [*self.config.properties, *self.config.custom_properties]
         if self.config.objection_property:
             wanted.append(self.config.objection_property)
-        wanted += ["hs_object_id", CONTACT_CURSOR, "createdate"]
+        wanted += ["hs_object_id", CONTACT_CURSOR, "createdate", *STAGE_DATES.values()]
         if rollups:
             for rollup in ROLLUPS:
                 wanted.append(rollup.count_property)
@@ -253,7 +258,7 @@ class ContactMapper:
                 source=_text(props, "hs_analytics_source"),
                 created_at=created,
                 updated_at=updated,
-                custom={name: _text(props, name) for name in self.config.custom_properties},
+                custom=self._custom(props),
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -262,6 +267,15 @@ class ContactMapper:
         outcomes = self._outcomes(key, props, updated)
         activities = self._rollups(key, contact_id, props, updated) if rollups else ()
         return MappedContact(lead, outcomes, activities)
+
+    def _custom(self, props: Mapping[str, Any]) -> dict[str, str | None]:
+        """Configured custom properties, plus the funnel stage dates HubSpot stamped."""
+        custom = {name: _text(props, name) for name in self.config.custom_properties}
+        for key, prop in STAGE_DATES.items():
+            when = to_datetime(props.get(prop), prop)
+            if when is not None:
+                custom[key] = when.isoformat().replace("+00:00", "Z")
+        return custom
 
     def _consent(self, props: Mapping[str, Any]) -> Consent:
         optout = _bool(props, "hs_email_optout")

@@ -12,6 +12,7 @@ from leadbridge.emulators.hubspot.gateway import Gateway
 from leadbridge.emulators.hubspot.routes_activity import activity_routes
 from leadbridge.emulators.hubspot.routes_admin import admin_routes
 from leadbridge.emulators.hubspot.routes_auth import auth_routes
+from leadbridge.emulators.hubspot.routes_merge import merge_routes
 from leadbridge.emulators.hubspot.routes_objects import object_routes
 from leadbridge.emulators.hubspot.routes_schema import schema_routes
 
@@ -38,6 +39,7 @@ def build_app(gateway: Gateway) -> Starlette:
         *auth_routes(gateway),
         *schema_routes(gateway),
         *activity_routes(gateway),
+        *merge_routes(gateway),
         *object_routes(gateway),
     ]
     return Starlette(

@@ -7,6 +7,13 @@ refused calls) are sprinkled in; every 500th contact (0.2 %) carries a deliberat
 value (malformed e-mail, non-option `numemployees`, junk phone) for dead-letter paths and
 every 331st is archived (0.3 %, listed with `archived=true`).
 On average a lead has ~6-7 Events-API events and ~1.5 engagements.
+
+Each contact also walks a sales funnel (lead → MQL → SQL → customer) whose odds and pace
+follow its engagement tier, with HubSpot's ``hs_lifecyclestage_*_date`` stamps: a stage
+dated after `now` is not reached yet, so recent contacts are still open, old engaged ones
+became customers (about 2 % of cold and 45 % of very hot contacts eventually do) and some
+SQLs were disqualified (``hs_lead_status=UNQUALIFIED``). The funnel draws from its own
+seeded stream, so the rest of a portal is the same as without it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,13 @@ from leadbridge.emulators.hubspot.portal import Portal, WebEvent
 from leadbridge.emulators.hubspot.store import CrmRecord
 
 __all__ = ["SITE", "generate_portal", "mutate_portal"]
+FUNNEL: dict[str, tuple[float, float, float, float, float, float]] = {
+    # tier: P(MQL), P(SQL | MQL), P(customer | SQL), mean days to MQL, MQL→SQL, SQL→won
+    "cold": (0.10, 0.30, 0.55, 30.0, 21.0, 40.0),
+    "warm": (0.45, 0.40, 0.55, 18.0, 14.0, 32.0),
+    "hot": (0.85, 0.55, 0.55, 7.0, 10.0, 26.0),
+    "very_hot": (0.97, 0.75, 0.62, 3.0, 6.0, 20.0),
+}
 LIFECYCLE_BY_TIER = {
     "cold": ("subscriber", "lead", "lead"),
     "warm": ("lead", "marketingqualifiedlead"),
@@ -124,6 +138,36 @@ def _rollups(props: dict[str, str], events: list[WebEvent], portal_id: int) -> N
         props["first_conversion_date"] = to_iso_ms(min(forms))
 
 
+def _funnel(rng: random.Random, props: dict[str, str], tier: str, created: int, end: int) -> int:
+    """Walk the contact down the funnel; set its stage, stage dates and status.
+
+    Returns the time of the last stage change (the record's modification time).
+    """
+    p_mql, p_sql, p_won, to_mql, to_sql, to_won = FUNNEL[tier]
+    props["hs_lifecyclestage_lead_date"] = to_iso_ms(created)
+    stage, last = "lead", created
+    steps = (
+        ("marketingqualifiedlead", p_mql, to_mql),
+        ("salesqualifiedlead", p_sql, to_sql),
+        ("customer", p_won, to_won),
+    )
+    for name, chance, mean_days in steps:
+        at = last + int(rng.expovariate(1.0 / mean_days) * DAY_MS) + rng.randint(0, DAY_MS)
+        if rng.random() >= chance:
+            if stage == "salesqualifiedlead" and at <= end and rng.random() < 0.7:
+                props["hs_lead_status"] = "UNQUALIFIED"  # the deal was lost
+                last = at
+            break
+        if at > end:
+            break  # not there yet: the contact is still open at this stage
+        stage, last = name, at
+        props[f"hs_lifecyclestage_{name}_date"] = to_iso_ms(at)
+    if stage == "customer":
+        props["hs_lead_status"] = "CONNECTED"
+    props["lifecyclestage"] = stage
+    return last
+
+
 def _spoil(rng: random.Random, props: dict[str, str]) -> None:
     """Make one value invalid, as real portals always have a few."""
     kind = rng.choice(("email", "numemployees", "phone"))
@@ -142,6 +186,7 @@ def generate_portal(
 ) -> Portal:
     """A deterministic portal of `n_leads` contacts with `months` of activity up to `now`."""
     rng = random.Random(seed)
+    funnel_rng = random.Random(f"funnel-{seed}")
     end = to_ms(now) if now is not None else to_ms(datetime.now(UTC))
     start = end - int(months * 30.44 * DAY_MS)
     portal = Portal()
@@ -157,6 +202,7 @@ def generate_portal(
         events = builder.activity(record, person, tier)
         latest = builder.engagements(record, person, tier)
         _rollups(props, events, portal.portal_id)
+        stage_changed = _funnel(funnel_rng, props, tier, created, end)
         if events:
             latest = max(latest, max(e.occurred_ms for e in events))
             props["notes_last_contacted"] = to_iso_ms(latest) if latest > created else ""
@@ -164,7 +210,7 @@ def generate_portal(
             _spoil(rng, props)
         props = {k: v for k, v in props.items() if v != ""}
         record.properties = props
-        record.updated_ms = min(latest + rng.randint(0, 2 * HOUR_MS), end)
+        record.updated_ms = min(max(latest, stage_changed) + rng.randint(0, 2 * HOUR_MS), end)
         if serial % 331 == 17:
             record.archived_ms = min(record.updated_ms + DAY_MS, end)
         records.append(record)

@@ -3,8 +3,8 @@
 Seed 001's human-in-the-loop: agents correct the extracted fields in the CRM and the
 corrected data re-enters the training set for the periodic retrain. A correction is
 "field F of this message is V" (or "has no value", V = None); the store is a SQLite
-file through SQLAlchemy, the newest correction of a (message, field) wins, and
-`retrain` mixes the corrected messages into the synthetic corpus (see
+file or a PostgreSQL database through SQLAlchemy, the newest correction of a (message,
+field) wins, and `retrain` mixes the corrected messages into the synthetic corpus (see
 `training.train`) and writes a new model file, leaving the shipped one untouched.
 
     >>> store = CorrectionStore(":memory:")
@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, Integer, String, Text, create_engine, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from leadbridge.core.errors import ScoringError, StateError
@@ -128,17 +129,21 @@ def normalise_value(field: str, value: str | int | None) -> str | int | None:
 
 
 class CorrectionStore:
-    """SQLite-backed corrections; `path` may be ``":memory:"`` for tests."""
+    """Corrections in a SQLite file (or ``":memory:"``) or any PostgreSQL database URL."""
 
     def __init__(self, path: Path | str = DEFAULT_STORE) -> None:
         target = str(path)
-        if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._engine = create_engine(f"sqlite:///{target}")
+            self._engine = create_engine(_url(target))
             _Base.metadata.create_all(self._engine)
-        except SQLAlchemyError as exc:
-            raise StateError(f"cannot open corrections store {target}: {exc}") from exc
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StateError(
+                f"cannot open corrections store {_safe_url(target)}: {exc.__class__.__name__}"
+            ) from None
+
+    def close(self) -> None:
+        """Release the store's database connections (a server keeps them open otherwise)."""
+        self._engine.dispose()
 
     def correct(
         self,
@@ -218,7 +223,43 @@ class CorrectionStore:
 
 
 def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    """SQLite hands datetimes back naive; PostgreSQL in the session's zone. Both are UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_URL_HINT = "expected a file path or postgresql://user:password@host/database"
+
+
+def _url(target: str) -> URL:
+    """A SQLAlchemy URL for a file path, ``":memory:"`` or a database URL."""
+    if "://" not in target:
+        if target != ":memory:":
+            path = Path(target).expanduser()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StateError(
+                    f"cannot create the corrections folder {path.parent}: {exc.strerror}"
+                ) from None
+            target = str(path)
+        return URL.create("sqlite", database=target)
+    try:
+        url = make_url(target)
+    except (ArgumentError, ValueError):
+        raise StateError(f"invalid corrections store URL: {_URL_HINT}") from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")  # psycopg 3, the driver leadbridge ships
+    return url
+
+
+def _safe_url(target: str) -> str:
+    """The location for a message: the password masked; an unparsable URL is not shown."""
+    if "://" not in target:
+        return target
+    try:
+        return make_url(target).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(an unparsable URL)"  # where a password would be is unknown
 
 
 def retrain(

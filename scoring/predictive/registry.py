@@ -1,7 +1,7 @@
 """The model registry: versioned artifacts, champion/challenger, promotion and rollback.
 
-Models live in two SQLAlchemy tables of the state store (any engine: SQLite file,
-Postgres...): ``predictive_models`` holds each version's XGBoost UBJ bytes and its
+Models live in two SQLAlchemy tables of the state store (SQLite file or PostgreSQL,
+the same tests run on both): ``predictive_models`` holds each version's XGBoost UBJ bytes and its
 JSON model card (training data hash, feature list, metrics, dates); nothing is
 pickled. ``predictive_events`` is the append-only log of registrations, promotions,
 rejections and rollbacks; the champion is *derived* from it (each promotion pushes a
@@ -35,7 +35,8 @@ from sqlalchemy import (
     create_engine,
     select,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from leadbridge.core.errors import ScoringError, StateError
@@ -140,20 +141,67 @@ def _top(stack: list[str]) -> str | None:
     return stack[-1] if stack else None
 
 
+_REGISTER_ATTEMPTS = 5
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back naive; PostgreSQL in the session's zone. Both are UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _url(location: str) -> URL:
+    """A database URL; plain ``postgresql://`` means psycopg 3, the driver leadbridge ships."""
+    url = make_url(location)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _safe_url(location: str | URL) -> str:
+    """The location for a message: the password masked; an unparsable URL is not shown."""
+    try:
+        url = location if isinstance(location, URL) else make_url(location)
+    except (ArgumentError, ValueError):
+        return "(an unparsable URL)"  # where a password would be is unknown
+    return url.render_as_string(hide_password=True)
+
+
 class ModelRegistry:
     """Versioned models in the state store; accepts an `Engine` or a database URL."""
 
     def __init__(self, engine: Engine | str) -> None:
-        """Connect and create the registry tables if they are missing."""
+        """Connect (SQLite or PostgreSQL) and create the registry tables if they are missing."""
+        where = engine if isinstance(engine, str) else engine.url
+        self._owns_engine = isinstance(engine, str)
         try:
-            self.engine = create_engine(engine) if isinstance(engine, str) else engine
+            self.engine = create_engine(_url(engine)) if isinstance(engine, str) else engine
             _Base.metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise StateError(f"model registry unusable: {exc.__class__.__name__}") from None
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StateError(
+                f"model registry {_safe_url(where)} unusable: {exc.__class__.__name__}"
+            ) from None
+
+    def close(self) -> None:
+        """Release the connections of an engine the registry opened itself (from a URL)."""
+        if self._owns_engine:
+            self.engine.dispose()
 
     def register(self, model: TrainedModel, *, name: str | None = None) -> TrainedModel:
-        """Store a new version (``v1``, ``v2``...) as a challenger; returns it versioned."""
+        """Store a new version (``v1``, ``v2``...) as a challenger; returns it versioned.
+
+        Two processes registering the same name at once both pick the next number; the
+        (name, version) constraint rejects the second, which retries with the one after.
+        """
         key = name or model.card.name
+        for attempt in range(_REGISTER_ATTEMPTS):
+            try:
+                return self._register(model, key)
+            except IntegrityError:
+                if attempt == _REGISTER_ATTEMPTS - 1:
+                    raise StateError(f"could not allocate a version for model {key!r}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _register(self, model: TrainedModel, key: str) -> TrainedModel:
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
             count = len(session.scalars(select(_ModelRow.id).where(_ModelRow.name == key)).all())
@@ -232,8 +280,8 @@ class ModelRegistry:
                     name=row.name,
                     version=row.version,
                     champion=champions[row.name] == row.version,
-                    created_at=row.created_at,
-                    trained_at=row.trained_at,
+                    created_at=_utc(row.created_at),
+                    trained_at=_utc(row.trained_at),
                     data_hash=row.data_hash,
                     roc_auc=row.roc_auc,
                     kind=TrainedModel.from_bytes(row.model_ubj, row.card_json).card.kind,

@@ -17,11 +17,14 @@ def test_missing_config_file(tmp_path: Path) -> None:
     result = run("sync", "--config", "missing.toml", cwd=tmp_path)
     assert result.returncode == 2
     assert "missing.toml: file not found" in result.stderr
-    assert "Traceback" not in result.stderr and result.stderr.strip().count("\n") == 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
 
 
 def test_typo_in_config_names_the_key(tmp_path: Path) -> None:
-    (tmp_path / "lb.toml").write_text('[[connection]]\nname = "hs"\ncrm = "hubspot"\nevery_minuts = 5\n')
+    (tmp_path / "lb.toml").write_text(
+        '[[connection]]\nname = "hs"\ncrm = "hubspot"\nevery_minuts = 5\n'
+    )
     result = run("sync", "--config", "lb.toml", cwd=tmp_path)
     assert result.returncode == 2
     assert "key 'connection[0].every_minuts': unknown key" in result.stderr
@@ -31,12 +34,16 @@ def test_typo_in_config_names_the_key(tmp_path: Path) -> None:
 def test_unknown_crm_and_missing_secret(tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text('[[connection]]\nname = "x"\ncrm = "pipedrive"\n')
     result = run("sync", "--config", "a.toml", cwd=tmp_path)
-    assert result.returncode == 2 and "unknown connector 'pipedrive'" in result.stderr
+    assert result.returncode == 2
+    assert "unknown connector 'pipedrive'" in result.stderr
     (tmp_path / "b.toml").write_text(
-        '[[connection]]\nname = "hs"\ncrm = "hubspot"\n[connection.settings]\nauth = { kind = "private_app", token_env = "LB_NOT_SET_ANYWHERE" }\n'
+        '[[connection]]\nname = "hs"\ncrm = "hubspot"\n[connection.settings]\n'
+        'auth = { kind = "private_app", token_env = "LB_NOT_SET_ANYWHERE" }\n'
     )
     result = run("sync", "--config", "b.toml", cwd=tmp_path)
-    assert result.returncode == 2 and "LB_NOT_SET_ANYWHERE" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert "LB_NOT_SET_ANYWHERE" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_version_and_help(tmp_path: Path) -> None:

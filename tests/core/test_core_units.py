@@ -15,7 +15,12 @@ from leadbridge.core.paginators import (
     PageNumberPaginator,
     paginate,
 )
-from leadbridge.core.ratelimit import Bucket, LimitObservation, parse_hubspot_headers, parse_ratelimit_headers
+from leadbridge.core.ratelimit import (
+    Bucket,
+    LimitObservation,
+    parse_hubspot_headers,
+    parse_ratelimit_headers,
+)
 from leadbridge.core.redaction import MASK, RedactingFilter, redact, register_secret
 
 
@@ -34,7 +39,9 @@ class FakeClock:
 
 def test_bucket_never_exceeds_limit_in_any_window() -> None:
     clock = FakeClock()
-    bucket = Bucket("b", limit=10, interval_s=1.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    bucket = Bucket(
+        "b", limit=10, interval_s=1.0, margin=0.0, min_margin_s=0.0, clock=clock, sleep=clock.sleep
+    )
     sends = []
     for _ in range(35):
         bucket.acquire()
@@ -47,7 +54,15 @@ def test_bucket_never_exceeds_limit_in_any_window() -> None:
 
 def test_bucket_adopts_server_view_of_remaining_budget() -> None:
     clock = FakeClock()
-    bucket = Bucket("b", limit=100, interval_s=10.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    bucket = Bucket(
+        "b",
+        limit=100,
+        interval_s=10.0,
+        margin=0.0,
+        min_margin_s=0.0,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     bucket.observe(LimitObservation(limit=100, remaining=0, interval_s=10.0))
     waited = bucket.acquire()
     assert waited == pytest.approx(10.0)
@@ -70,25 +85,40 @@ def test_limit_header_parsers() -> None:
             "x-hubspot-ratelimit-daily": "1000",
         }
     )
-    assert obs == LimitObservation(limit=190, remaining=12, interval_s=10.0, daily_limit=1000, daily_remaining=999)
-    assert parse_hubspot_headers({}) is None
-    assert parse_ratelimit_headers({"ratelimit-limit": "5", "ratelimit-remaining": "0"}) == LimitObservation(
-        limit=5, remaining=0, interval_s=1.0
+    assert obs == LimitObservation(
+        limit=190, remaining=12, interval_s=10.0, daily_limit=1000, daily_remaining=999
     )
+    assert parse_hubspot_headers({}) is None
+    assert parse_ratelimit_headers(
+        {"ratelimit-limit": "5", "ratelimit-remaining": "0"}
+    ) == LimitObservation(limit=5, remaining=0, interval_s=1.0)
 
 
 def test_json_cursor_paging_and_loop_guard() -> None:
-    pages = {None: {"r": [1], "paging": {"next": {"after": "a"}}}, "a": {"r": [2], "paging": {"next": {"after": "b"}}}, "b": {"r": [3]}}
+    pages = {
+        None: {"r": [1], "paging": {"next": {"after": "a"}}},
+        "a": {"r": [2], "paging": {"next": {"after": "b"}}},
+        "b": {"r": [3]},
+    }
     got = [p["r"] for p in paginate(lambda t: pages[t], JSONCursorPaginator("paging.next.after"))]
     assert got == [[1], [2], [3]]
-    looping = {None: {"paging": {"next": {"after": "x"}}}, "x": {"paging": {"next": {"after": "x"}}}}
+    looping = {
+        None: {"paging": {"next": {"after": "x"}}},
+        "x": {"paging": {"next": {"after": "x"}}},
+    }
     with pytest.raises(MalformedResponse, match="repeated page token"):
         list(paginate(lambda t: looping[t], JSONCursorPaginator("paging.next.after")))
 
 
 def test_next_url_offset_and_page_number_paginators() -> None:
-    assert NextURLPaginator("nextRecordsUrl", "done").get_next({"done": True, "nextRecordsUrl": "/x"}) is None
-    assert NextURLPaginator("nextRecordsUrl", "done").get_next({"done": False, "nextRecordsUrl": "/x"}) == "/x"
+    assert (
+        NextURLPaginator("nextRecordsUrl", "done").get_next({"done": True, "nextRecordsUrl": "/x"})
+        is None
+    )
+    assert (
+        NextURLPaginator("nextRecordsUrl", "done").get_next({"done": False, "nextRecordsUrl": "/x"})
+        == "/x"
+    )
     offsets = OffsetPaginator(limit=2, records_path="contacts", total_path="meta.total")
     assert offsets.advance({"contacts": [1, 2], "meta": {"total": "5"}}) == 2
     assert offsets.advance({"contacts": [3, 4], "meta": {"total": "5"}}) == 4
@@ -102,7 +132,7 @@ def test_redaction_of_registered_and_pattern_secrets() -> None:
     register_secret("refresh-canary-123456")
     text = (
         "Authorization: Bearer abcdefghijklmnop and refresh_token=refresh-canary-123456 "
-        "client_secret=\"zzzzzz\" key pat-na1-aaaa-bbbb-cccc"
+        'client_secret="zzzzzz" key pat-na1-aaaa-bbbb-cccc'
     )
     cleaned = redact(text)
     for secret in ("abcdefghijklmnop", "refresh-canary-123456", "zzzzzz", "pat-na1-aaaa-bbbb-cccc"):
@@ -113,7 +143,9 @@ def test_redaction_of_registered_and_pattern_secrets() -> None:
 
 def test_logging_filter_redacts_args_and_exceptions() -> None:
     register_secret("log-canary-987654")
-    record = logging.LogRecord("leadbridge", logging.ERROR, __file__, 1, "token %s", ("log-canary-987654",), None)
+    record = logging.LogRecord(
+        "leadbridge", logging.ERROR, __file__, 1, "token %s", ("log-canary-987654",), None
+    )
     try:
         raise ValueError("boom log-canary-987654")
     except ValueError as exc:
@@ -123,11 +155,34 @@ def test_logging_filter_redacts_args_and_exceptions() -> None:
     assert record.exc_info is None
 
 
-@pytest.mark.parametrize("body", [b"", b"   ", b'{"a": NaN}', b'{"a": 1', b"<html>oops</html>", b'"\\ud800"'])
+@pytest.mark.parametrize(
+    "body", [b"", b"   ", b'{"a": NaN}', b'{"a": 1', b"<html>oops</html>", b'"\\ud800"']
+)
 def test_json_guard_rejects_bad_bodies(body: bytes) -> None:
     with pytest.raises(MalformedResponse):
         loads(body)
 
 
 def test_config_error_names_file_and_key() -> None:
-    assert str(ConfigError("must be positive", file="a.toml", key="tiers.hot")) == "a.toml, key 'tiers.hot': must be positive"
+    assert (
+        str(ConfigError("must be positive", file="a.toml", key="tiers.hot"))
+        == "a.toml, key 'tiers.hot': must be positive"
+    )
+
+
+def test_saturate_waits_for_the_oldest_send_not_a_whole_window() -> None:
+    clock = FakeClock()
+    bucket = Bucket(
+        "b", limit=10, interval_s=10.0, margin=0.0, min_margin_s=0.0, clock=clock, sleep=clock.sleep
+    )
+    bucket.acquire()  # at t=100
+    clock.now += 8.0
+    for _ in range(5):
+        bucket.acquire()  # at t=108
+    bucket.saturate()  # server: full
+    assert bucket.acquire() == pytest.approx(2.0)  # the t=100 send ages out at t=110
+    fresh = Bucket(
+        "c", limit=10, interval_s=10.0, margin=0.0, min_margin_s=0.0, clock=clock, sleep=clock.sleep
+    )
+    fresh.saturate()
+    assert fresh.acquire() == pytest.approx(10.0)

@@ -80,7 +80,9 @@ def test_returns_parsed_json_and_counts_by_category(scripted: Scripted) -> None:
 
 
 def test_retries_server_errors_then_succeeds(scripted: Scripted) -> None:
-    scripted.script = lambda r, n: JSONResponse({"message": "boom"}, 503) if n < 3 else JSONResponse({"n": n})
+    scripted.script = lambda r, n: (
+        JSONResponse({"message": "boom"}, 503) if n < 3 else JSONResponse({"n": n})
+    )
     c = client(scripted)
     assert c.call("GET", "/x") == {"n": 3}
     assert c.counter.retries == 2
@@ -95,7 +97,9 @@ def test_gives_up_after_max_attempts_with_server_error(scripted: Scripted) -> No
 
 def test_retry_after_seconds_is_a_floor(scripted: Scripted) -> None:
     scripted.script = lambda r, n: (
-        JSONResponse({"message": "slow down"}, 429, headers={"Retry-After": "1"}) if n == 1 else JSONResponse({})
+        JSONResponse({"message": "slow down"}, 429, headers={"Retry-After": "1"})
+        if n == 1
+        else JSONResponse({})
     )
     c = client(scripted)
     c.call("GET", "/x")
@@ -111,7 +115,9 @@ def test_retry_after_http_date_measured_against_server_date() -> None:
 
 
 def test_permanent_errors_are_not_retried(scripted: Scripted) -> None:
-    scripted.script = lambda r, n: JSONResponse({"status": "error", "message": "bad property", "category": "VALIDATION_ERROR"}, 400)
+    scripted.script = lambda r, n: JSONResponse(
+        {"status": "error", "message": "bad property", "category": "VALIDATION_ERROR"}, 400
+    )
     with pytest.raises(ValidationRejected) as info:
         client(scripted).call("POST", "/x", json={})
     assert len(scripted.hits) == 1
@@ -134,31 +140,43 @@ def test_truncated_json_is_retried_once_then_reported(scripted: Scripted) -> Non
         client(scripted).call("GET", "/contacts")
     assert len(scripted.hits) == 2
     message = str(info.value)
-    assert "invalid JSON" in message and "/contacts" in message and "\n" not in message
+    assert "invalid JSON" in message
+    assert "/contacts" in message
+    assert "\n" not in message
 
 
 def test_html_error_page_is_described_not_dumped(scripted: Scripted) -> None:
     html = "<!DOCTYPE html><html><body>" + "x" * 5000 + "</body></html>"
-    scripted.script = lambda r, n: PlainTextResponse(html, 502) if n == 1 else Response(html.encode(), 200)
+    scripted.script = lambda r, n: (
+        PlainTextResponse(html, 502) if n == 1 else Response(html.encode(), 200)
+    )
     with pytest.raises(MalformedResponse, match="an HTML page"):
         client(scripted).call("GET", "/x")
 
 
 def test_body_size_cap(scripted: Scripted) -> None:
-    scripted.script = lambda r, n: Response(b"[" + b"1," * 100_000 + b"1]", media_type="application/json")
+    scripted.script = lambda r, n: Response(
+        b"[" + b"1," * 100_000 + b"1]", media_type="application/json"
+    )
     c = client(scripted, max_body_bytes=10_000)
     with pytest.raises(MalformedResponse, match="byte cap"):
         c.call("GET", "/x", category="write")
 
 
 def test_connection_refused_is_a_network_error() -> None:
-    with HttpClient("t", base_url="http://127.0.0.1:9", retry=RetryPolicy(max_attempts=2, base_s=0.01)) as c:
-        with pytest.raises(NetworkError):
-            c.call("GET", "/x")
+    with (
+        HttpClient(
+            "t", base_url="http://127.0.0.1:9", retry=RetryPolicy(max_attempts=2, base_s=0.01)
+        ) as c,
+        pytest.raises(NetworkError),
+    ):
+        c.call("GET", "/x")
 
 
 def test_connector_override_turns_503_into_throttling(scripted: Scripted) -> None:
-    classifier = DEFAULT_CLASSIFIER.with_overrides({503: Resolution(Action.RATE_LIMITED, RateLimited, "throttled")})
+    classifier = DEFAULT_CLASSIFIER.with_overrides(
+        {503: Resolution(Action.RATE_LIMITED, RateLimited, "throttled")}
+    )
     scripted.script = lambda r, n: JSONResponse({}, 503, headers={"Retry-After": "0"})
     with pytest.raises(RateLimited):
         client(scripted, classifier=classifier).call("GET", "/x")
@@ -170,9 +188,17 @@ def test_body_rule_reads_vendor_error_codes(scripted: Scripted) -> None:
         resolution=Resolution(Action.RATE_LIMITED, RateLimited, "daily allocation exhausted"),
     )
     classifier = DEFAULT_CLASSIFIER.with_overrides(rules=[rule])
-    scripted.script = lambda r, n: JSONResponse([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}], 403, headers={"Retry-After": "0"})
+    scripted.script = lambda r, n: JSONResponse(
+        [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+        403,
+        headers={"Retry-After": "0"},
+    )
     with pytest.raises(RateLimited, match="daily allocation exhausted"):
-        client(scripted, classifier=classifier, retry=RetryPolicy(max_attempts=2, base_s=0.01, cap_s=0.01)).call("GET", "/x")
+        client(
+            scripted,
+            classifier=classifier,
+            retry=RetryPolicy(max_attempts=2, base_s=0.01, cap_s=0.01),
+        ).call("GET", "/x")
 
 
 def test_paces_proactively_from_limit_headers(scripted: Scripted) -> None:
@@ -193,7 +219,9 @@ def test_paces_proactively_from_limit_headers(scripted: Scripted) -> None:
         return JSONResponse({"n": n}, headers=headers)
 
     scripted.script = script
-    limiter = RateLimiter({"default": (100, 10.0)})  # deliberately wrong until the headers correct it
+    limiter = RateLimiter(
+        {"default": (100, 10.0)}
+    )  # deliberately wrong until the headers correct it
     c = client(scripted, limiter=limiter, header_parser=parse_hubspot_headers)
     start = time.monotonic()
     for _ in range(15):
@@ -204,9 +232,13 @@ def test_paces_proactively_from_limit_headers(scripted: Scripted) -> None:
     assert limiter.bucket("default").limit == 5
 
 
-def test_secrets_never_reach_errors_or_logs(scripted: Scripted, caplog: pytest.LogCaptureFixture) -> None:
+def test_secrets_never_reach_errors_or_logs(
+    scripted: Scripted, caplog: pytest.LogCaptureFixture
+) -> None:
     token = "pat-na1-11111111-2222-3333-4444-canary000001"
-    scripted.script = lambda r, n: JSONResponse({"message": f"token {r.headers.get('authorization')} refused"}, 500)
+    scripted.script = lambda r, n: JSONResponse(
+        {"message": f"token {r.headers.get('authorization')} refused"}, 500
+    )
     c = client(scripted, auth=HeaderTokenAuth(token))
     caplog.set_level(logging.DEBUG)
     with pytest.raises(ServerError) as info:
@@ -215,3 +247,16 @@ def test_secrets_never_reach_errors_or_logs(scripted: Scripted, caplog: pytest.L
     assert token not in str(info.value)
     assert token not in (info.value.body or "")
     assert token not in caplog.text
+
+
+def test_a_wait_longer_than_the_cap_fails_fast_instead_of_sleeping(scripted: Scripted) -> None:
+    scripted.script = lambda r, n: JSONResponse(
+        {"message": "daily limit"}, 429, headers={"Retry-After": "7200"}
+    )
+    c = client(scripted, retry=RetryPolicy(max_attempts=5, base_s=0.01, retry_after_cap_s=60))
+    start = time.monotonic()
+    with pytest.raises(RateLimited) as info:
+        c.call("GET", "/x")
+    assert time.monotonic() - start < 2
+    assert info.value.retry_after == 7200
+    assert len(scripted.hits) == 1

@@ -37,19 +37,35 @@ def test_good_config_resolves_relative_paths(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "key", "reason"),
     [
-        (GOOD.replace("every_minutes", "every_minuts"), "connection[0].every_minuts", "unknown key"),
-        (GOOD.replace("every_minutes = 15", "every_minutes = -1"), "connection[0].every_minutes", "greater than 0"),
-        (GOOD.replace('preset = "omnichannel"', 'preset = "x"\nconfig = "y.toml"'), "scoring", "exactly one"),
+        (
+            GOOD.replace("every_minutes", "every_minuts"),
+            "connection[0].every_minuts",
+            "unknown key",
+        ),
+        (
+            GOOD.replace("every_minutes = 15", "every_minutes = -1"),
+            "connection[0].every_minutes",
+            "greater than 0",
+        ),
+        (
+            GOOD.replace('preset = "omnichannel"', 'preset = "x"\nconfig = "y.toml"'),
+            "scoring",
+            "exactly one",
+        ),
         (GOOD + '[[connection]]\nname = "hs"\ncrm = "hubspot"\n', None, "unique"),
         (GOOD.replace('name = "hs"', 'name = "bad name!"'), "connection[0].name", "pattern"),
     ],
 )
-def test_mistakes_name_file_and_key(tmp_path: Path, text: str, key: str | None, reason: str) -> None:
+def test_mistakes_name_file_and_key(
+    tmp_path: Path, text: str, key: str | None, reason: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_config(path)
     message = str(info.value)
-    assert str(path) in message and reason in message and "\n" not in message
+    assert str(path) in message
+    assert reason in message
+    assert "\n" not in message
     if key:
         assert info.value.key == key
 
@@ -63,7 +79,9 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 
 def test_secrets_come_from_the_environment() -> None:
     settings = {"auth": {"kind": "private_app", "token_env": "LB_TOKEN"}, "base_url": "x"}
-    resolved = resolve_env(settings, file="f.toml", prefix="connection.hs.settings", environ={"LB_TOKEN": "pat-secret"})
+    resolved = resolve_env(
+        settings, file="f.toml", prefix="connection.hs.settings", environ={"LB_TOKEN": "pat-secret"}
+    )
     assert resolved == {"auth": {"kind": "private_app", "token": "pat-secret"}, "base_url": "x"}
     with pytest.raises(ConfigError) as info:
         resolve_env(settings, file="f.toml", prefix="connection.hs.settings", environ={})

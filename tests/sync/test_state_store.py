@@ -55,7 +55,9 @@ def test_staged_page_marks_leads_dirty_and_stages_bookmark(store: StateStore) ->
     assert store.dirty_keys(C) == ["hs:1", "hs:2"]
     assert store.bookmark(C, "contacts") is None  # nothing committed yet
     staged = store.bookmark(C, "contacts", staged=True)
-    assert staged is not None and staged.value == T0 and staged.tiebreak_id == "2"
+    assert staged is not None
+    assert staged.value == T0
+    assert staged.tiebreak_id == "2"
 
 
 def test_cursor_cannot_move_while_writes_are_pending(store: StateStore) -> None:
@@ -126,11 +128,9 @@ def test_written_fingerprints_and_history(store: StateStore) -> None:
     fp = fingerprint({"leadbridge_score": 52})
     store.settle(C, written_rows=[("1", "hs:1", {"leadbridge_score": 52}, fp)], history=[result])
     found = store.written_for(C, ["1", "2"])
-    assert (
-        list(found) == ["1"]
-        and found["1"].fingerprint == fp
-        and found["1"].values == {"leadbridge_score": 52}
-    )
+    assert list(found) == ["1"]
+    assert found["1"].fingerprint == fp
+    assert found["1"].values == {"leadbridge_score": 52}
     assert store.latest_scores(C)["hs:1"] == result
     assert store.score_history(C, "hs:1") == [result]
 

@@ -1,0 +1,122 @@
+"""`/_emulator/...`: control and inspection for out-of-process tests (not in the ledger).
+
+A sync running in another process can only be driven over HTTP, so the ledger, fault
+settings, mutations, deletions, same-timestamp bursts and raw lead state are reachable
+here without credentials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from leadbridge.emulators.boma.config import BomaFaults
+from leadbridge.emulators.boma.errors import BomaHTTPError, bad_request, json_response, not_found
+from leadbridge.emulators.boma.gateway import Gateway
+from leadbridge.emulators.boma.generator import add_same_timestamp, mutate_boma
+from leadbridge.emulators.boma.views import json_body, lead_json
+from leadbridge.emulators.common.timefmt import now_ms
+
+__all__ = ["admin_routes", "apply_faults"]
+
+
+def apply_faults(target: BomaFaults, update: BomaFaults) -> None:
+    """Copy every field in place so holders of `target` see the change."""
+    for name in BomaFaults.model_fields:
+        setattr(target, name, getattr(update, name))
+
+
+class AdminRoutes:
+    """Handlers for the control plane."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gw = gateway
+
+    async def ledger(self, request: Request) -> Response:
+        return json_response(self.gw.ledger.snapshot())
+
+    async def ledger_reset(self, request: Request) -> Response:
+        self.gw.ledger.reset()
+        return Response(status_code=204)
+
+    async def get_faults(self, request: Request) -> Response:
+        return json_response(self.gw.faults.model_dump(mode="json"))
+
+    async def put_faults(self, request: Request) -> Response:
+        try:
+            update = BomaFaults.model_validate(await json_body(request))
+        except ValidationError as exc:
+            raise bad_request(f"Invalid faults: {exc.errors()[0]['msg']}") from None
+        apply_faults(self.gw.faults, update)
+        return json_response(self.gw.faults.model_dump(mode="json"))
+
+    async def mutate(self, request: Request) -> Response:
+        body = await json_body(request)
+        try:
+            fraction = float(body.get("fraction", 0.01))
+            seed = int(body.get("seed", 0))
+        except (TypeError, ValueError):
+            raise bad_request("'fraction' must be a number and 'seed' an integer.") from None
+        return json_response({"ids": mutate_boma(self.gw.store, fraction, seed=seed)})
+
+    async def delete(self, request: Request) -> Response:
+        body = await json_body(request)
+        ids = body.get("ids")
+        if not isinstance(ids, list):
+            raise bad_request("'ids' must be a list of lead ids.")
+        at = now_ms()
+        done = [str(i) for i in ids if str(i).isdigit() and self.gw.store.delete_lead(int(i), at)]
+        return json_response({"ids": done})
+
+    async def same_timestamp(self, request: Request) -> Response:
+        body = await json_body(request)
+        try:
+            n, ts = int(body["n"]), int(body["ts"])
+        except (KeyError, TypeError, ValueError):
+            raise bad_request("'n' and 'ts' (epoch ms) are required integers.") from None
+        return json_response({"ids": add_same_timestamp(self.gw.store, n, ts)})
+
+    async def lead(self, request: Request) -> Response:
+        raw = request.path_params["lead_id"]
+        store = self.gw.store
+        with store.lock:
+            row = store.leads.get(int(raw)) if raw.isdigit() else None
+            if row is None:
+                raise not_found(f"Lead {raw} not found.")
+            state: dict[str, Any] = lead_json(row)
+            state["example_properties"] = dict(row.example_props)
+        return json_response(state)
+
+    async def limits(self, request: Request) -> Response:
+        return json_response(self.gw.limits.model_dump(mode="json"))
+
+
+def admin_routes(gw: Gateway) -> list[Route]:
+    """The `/_emulator` control routes (no auth, no limits, no ledger)."""
+    h = AdminRoutes(gw)
+
+    def wrap(handler: Any) -> Any:
+        async def run(request: Request) -> Response:
+            try:
+                response: Response = await handler(request)
+            except BomaHTTPError as exc:
+                return exc.response()
+            return response
+
+        return run
+
+    return [
+        Route("/_emulator/ledger", wrap(h.ledger), methods=["GET"]),
+        Route("/_emulator/ledger/reset", wrap(h.ledger_reset), methods=["POST"]),
+        Route("/_emulator/faults", wrap(h.get_faults), methods=["GET"]),
+        Route("/_emulator/faults", wrap(h.put_faults), methods=["PUT"]),
+        Route("/_emulator/mutate", wrap(h.mutate), methods=["POST"]),
+        Route("/_emulator/delete", wrap(h.delete), methods=["POST"]),
+        Route("/_emulator/limits", wrap(h.limits), methods=["GET"]),
+        Route("/_emulator/leads/same-timestamp", wrap(h.same_timestamp), methods=["POST"]),
+        Route("/_emulator/leads/{lead_id}", wrap(h.lead), methods=["GET"]),
+    ]

@@ -1,0 +1,1 @@
+"""Inbound webhooks: verified, queued durably, then turned into fresh scores."""
