@@ -105,6 +105,11 @@ class Lead(_Frozen):
     created_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
     custom: Mapping[str, JSONScalar] = Field(default_factory=dict)
+    read_only: bool = Field(
+        default=False,
+        description="The CRM refuses writes on this record (a converted Salesforce Lead): "
+        "it is scored, but no write is attempted.",
+    )
 
 
 class Activity(_Frozen):

@@ -412,8 +412,10 @@ class SyncEngine:
             values = score_values(result) if result is not None else cleared_values()
             fp = fingerprint(significant(values))
             previous = prior.get(record.source_id)
-            if (previous is not None and previous.fingerprint == fp) or (
-                result is None and previous is None
+            if (
+                record.lead.read_only  # the CRM refuses writes on it: scored, not written
+                or (previous is not None and previous.fingerprint == fp)
+                or (result is None and previous is None)
             ):
                 unchanged.append(key)
                 continue

@@ -294,6 +294,8 @@ class PersonMapper:
             where = ".".join(str(p) for p in first["loc"])
             raise MappingError(f"{where}: {first['msg']}") from None
         converted = sobject == "Lead" and bool(_flag(record, "IsConverted"))
+        if converted:  # Salesforce rejects updates on converted Leads
+            lead = lead.model_copy(update={"read_only": True})
         return MappedPerson(lead, self._outcome(lead, record, converted), converted)
 
     def _language(self, record: Mapping[str, Any]) -> str | None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from leadbridge.emulators.common.faults import MALFORMED_KINDS
+from leadbridge.emulators.common.faults import MALFORMED_KINDS, FaultSettings
 
 __all__ = ["ActiveCampaignFaults", "ActiveCampaignLimits"]
 
@@ -41,10 +41,8 @@ class ActiveCampaignLimits(BaseModel):
     """The account's zone: every ``cdate``/``udate`` carries its offset (-05:00/-06:00)."""
 
 
-class ActiveCampaignFaults(BaseModel):
+class ActiveCampaignFaults(FaultSettings):
     """Chaos to inject; every probability is a fraction of eligible requests."""
-
-    model_config = ConfigDict(validate_assignment=True, extra="forbid")
 
     rate_throttle: float = Field(0.0, ge=0.0, le=1.0)
     """Fraction of requests answered as throttled (429 + Retry-After, or 503 in 503 mode)."""
@@ -58,11 +56,3 @@ class ActiveCampaignFaults(BaseModel):
     """Fraction of GET responses replaced by a malformed body."""
     malformed_kinds: tuple[str, ...] = MALFORMED_KINDS
     seed: int = 0
-
-    @field_validator("malformed_kinds")
-    @classmethod
-    def _known_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(kinds) - set(MALFORMED_KINDS))
-        if unknown or not kinds:
-            raise ValueError(f"malformed_kinds must be a non-empty subset of {MALFORMED_KINDS}")
-        return kinds

@@ -6,23 +6,20 @@ with ActiveCampaignEmulator(generate_activecampaign(500)) as ac:
 
 from __future__ import annotations
 
-from types import TracebackType
-
-from leadbridge.core.errors import LeadbridgeError
 from leadbridge.emulators.activecampaign.account import Account
 from leadbridge.emulators.activecampaign.app import build_app
 from leadbridge.emulators.activecampaign.config import ActiveCampaignFaults, ActiveCampaignLimits
 from leadbridge.emulators.activecampaign.gateway import API_PREFIX, Gateway
 from leadbridge.emulators.activecampaign.generator import mutate_account
+from leadbridge.emulators.common.emulator import EmulatorServer
 from leadbridge.emulators.common.ledger import Ledger
-from leadbridge.emulators.common.server import ServerThread
 
 __all__ = ["DEFAULT_API_KEY", "ActiveCampaignEmulator"]
 
 DEFAULT_API_KEY = "ac-emulator-key-0123456789abcdef"
 
 
-class ActiveCampaignEmulator:
+class ActiveCampaignEmulator(EmulatorServer):
     """ActiveCampaign's API v3 (as the connector uses it) on a background uvicorn thread."""
 
     def __init__(
@@ -47,10 +44,7 @@ class ActiveCampaignEmulator:
             ledger=self.ledger,
             api_keys=self.api_keys,
         )
-        self._server = ServerThread(
-            build_app(self.gateway), host=host, port=port, name="activecampaign"
-        )
-        self._started = False
+        self._serve(build_app(self.gateway), host=host, port=port, name="activecampaign")
 
     @property
     def api_key(self) -> str:
@@ -58,43 +52,9 @@ class ActiveCampaignEmulator:
         return sorted(self.api_keys)[0]
 
     @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:<port>`; valid after `start()`."""
-        if not self._started:
-            raise LeadbridgeError("ActiveCampaignEmulator: base_url is only known after start()")
-        return self._server.base_url
-
-    @property
     def api_url(self) -> str:
         """The API root (`…/api/3`), what a connection's ``base_url`` points at."""
         return self.base_url + API_PREFIX
-
-    @property
-    def port(self) -> int:
-        """The bound port (0 before `start()`)."""
-        return self._server.port
-
-    def start(self) -> ActiveCampaignEmulator:
-        """Serve in the background; returns self once requests are accepted."""
-        self._server.start()
-        self._started = True
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.stop()
-        self._started = False
-
-    def __enter__(self) -> ActiveCampaignEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def rotate_keys(self, *keys: str) -> None:
         """Replace the accepted API keys (a revoked key answers 403 from now on)."""

@@ -9,11 +9,9 @@ body), injected malformed bodies on reads, and finally the ledger entry.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Awaitable, Callable
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,8 +21,8 @@ from leadbridge.emulators.activecampaign.errors import JSON_TYPE, ACHTTPError, j
 from leadbridge.emulators.common.faults import (
     FaultDice,
     html_error_page,
-    truncate_json,
-    wrong_types,
+    malformed_response,
+    pace,
 )
 from leadbridge.emulators.common.ledger import Ledger
 from leadbridge.emulators.common.limiter import SlidingWindow
@@ -87,9 +85,7 @@ class Gateway:
 
     async def _serve(self, request: Request, handler: Handler) -> Response:
         faults = self.faults
-        self.dice.reseed(faults.seed)
-        if faults.latency_ms > 0:
-            await asyncio.sleep(faults.latency_ms / 1000)
+        await pace(self.dice, seed=faults.seed, latency_ms=faults.latency_ms)
         if request.headers.get("api-token") not in self.api_keys:
             return json_response({"message": "Forbidden"}, 403)
         decision = self.window.acquire(self.account.name)
@@ -117,7 +113,9 @@ class Gateway:
             and request.method == "GET"
             and self.dice.roll(faults.malformed)
         ):
-            response = self._malformed(response)
+            response = malformed_response(
+                response, self.dice, self.faults.malformed_kinds, JSON_TYPE
+            )
         response.headers.update(headers)
         return response
 
@@ -129,16 +127,3 @@ class Gateway:
             429,
             {**headers, "Retry-After": str(retry_after), "RateLimit-Remaining": "0"},
         )
-
-    def _malformed(self, response: Response) -> Response:
-        kind = self.dice.choice(self.faults.malformed_kinds)
-        body = bytes(response.body)
-        if kind == "html_error":
-            return Response(html_error_page(502), 200, media_type="text/html")
-        if kind == "truncated_json":
-            return Response(truncate_json(body, self.dice), 200, media_type=JSON_TYPE)
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return Response(truncate_json(body, self.dice), 200, media_type=JSON_TYPE)
-        return Response(orjson.dumps(wrong_types(document)), 200, media_type=JSON_TYPE)

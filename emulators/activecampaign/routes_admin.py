@@ -6,9 +6,6 @@ settings, API keys, mutations and raw contact state are all reachable here.
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,41 +15,25 @@ from leadbridge.emulators.activecampaign.errors import ACHTTPError, bad_request,
 from leadbridge.emulators.activecampaign.gateway import Gateway
 from leadbridge.emulators.activecampaign.generator import mutate_account
 from leadbridge.emulators.activecampaign.params import json_body
+from leadbridge.emulators.common.admin import ControlPlane, control_routes, copy_fields, guarded
 
 __all__ = ["admin_routes", "apply_faults"]
 
 
 def apply_faults(target: ActiveCampaignFaults, update: ActiveCampaignFaults) -> None:
     """Copy every field in place so holders of `target` see the change."""
-    for name in ActiveCampaignFaults.model_fields:
-        setattr(target, name, getattr(update, name))
+    copy_fields(ActiveCampaignFaults, target, update)
+
+
+def _bad(message: str) -> ACHTTPError:
+    return bad_request({"message": message})
 
 
 class AdminRoutes:
-    """Handlers for the control plane."""
+    """Handlers for ActiveCampaign's own control routes (keys, raw contacts, ties)."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
-
-    async def ledger(self, request: Request) -> Response:
-        return json_response(self.gw.ledger.snapshot())
-
-    async def ledger_reset(self, request: Request) -> Response:
-        self.gw.ledger.reset()
-        return Response(status_code=204)
-
-    async def get_faults(self, request: Request) -> Response:
-        return json_response(self.gw.faults.model_dump(mode="json"))
-
-    async def put_faults(self, request: Request) -> Response:
-        try:
-            update = ActiveCampaignFaults.model_validate(await json_body(request))
-        except ValidationError as exc:
-            raise ACHTTPError(
-                400, {"message": f"Invalid faults: {exc.errors()[0]['msg']}"}
-            ) from None
-        apply_faults(self.gw.faults, update)
-        return json_response(self.gw.faults.model_dump(mode="json"))
 
     async def put_keys(self, request: Request) -> Response:
         keys = (await json_body(request)).get("keys")
@@ -61,17 +42,6 @@ class AdminRoutes:
         self.gw.api_keys.clear()
         self.gw.api_keys.update(keys)
         return Response(status_code=204)
-
-    async def mutate(self, request: Request) -> Response:
-        body = await json_body(request)
-        try:
-            fraction = float(body.get("fraction", 0.01))
-            seed = int(body.get("seed", 0))
-        except (TypeError, ValueError):
-            raise bad_request(
-                {"message": "'fraction' must be a number and 'seed' an integer"}
-            ) from None
-        return json_response({"ids": mutate_account(self.gw.account, fraction, seed=seed)})
 
     async def same_udate(self, request: Request) -> Response:
         body = await json_body(request)
@@ -87,32 +57,25 @@ class AdminRoutes:
             raise bad_request()
         return json_response(self.gw.account.raw(int(raw)))
 
-    async def limits(self, request: Request) -> Response:
-        return json_response(self.gw.limits.model_dump(mode="json"))
-
 
 def admin_routes(gw: Gateway) -> list[Route]:
     """The `/_emulator` control routes (no auth, no limits, no ledger)."""
     h = AdminRoutes(gw)
-
-    def wrap(handler: Any) -> Any:
-        async def run(request: Request) -> Response:
-            try:
-                response: Response = await handler(request)
-            except ACHTTPError as exc:
-                return exc.response()
-            return response
-
-        return run
-
+    wrap = guarded(ACHTTPError, lambda exc: exc.response())
+    plane = ControlPlane(
+        ledger=gw.ledger,
+        faults=gw.faults,
+        faults_model=ActiveCampaignFaults,
+        read_body=json_body,
+        bad_request=_bad,
+        json_response=json_response,
+        mutate=lambda fraction, seed: mutate_account(gw.account, fraction, seed=seed),
+        limits=lambda: gw.limits.model_dump(mode="json"),
+        mutate_error="'fraction' must be a number and 'seed' an integer",
+    )
     return [
-        Route("/_emulator/ledger", wrap(h.ledger), methods=["GET"]),
-        Route("/_emulator/ledger/reset", wrap(h.ledger_reset), methods=["POST"]),
-        Route("/_emulator/faults", wrap(h.get_faults), methods=["GET"]),
-        Route("/_emulator/faults", wrap(h.put_faults), methods=["PUT"]),
+        *control_routes(plane, wrap),
         Route("/_emulator/keys", wrap(h.put_keys), methods=["PUT"]),
-        Route("/_emulator/mutate", wrap(h.mutate), methods=["POST"]),
-        Route("/_emulator/limits", wrap(h.limits), methods=["GET"]),
         Route("/_emulator/contacts/same-udate", wrap(h.same_udate), methods=["POST"]),
         Route("/_emulator/contacts/{id}", wrap(h.contact), methods=["GET"]),
     ]

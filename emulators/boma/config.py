@@ -7,9 +7,9 @@ is running.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from leadbridge.emulators.common.faults import MALFORMED_KINDS
+from leadbridge.emulators.common.faults import MALFORMED_KINDS, FaultSettings
 
 __all__ = ["BomaFaults", "BomaLimits"]
 
@@ -33,10 +33,8 @@ class BomaLimits(BaseModel):
     """OAuth client-credentials token lifetime (`expires_in`)."""
 
 
-class BomaFaults(BaseModel):
+class BomaFaults(FaultSettings):
     """Chaos to inject; every probability is a fraction of eligible API requests."""
-
-    model_config = ConfigDict(validate_assignment=True, extra="forbid")
 
     rate_429: float = Field(0.0, ge=0.0, le=1.0)
     rate_5xx: float = Field(0.0, ge=0.0, le=1.0)
@@ -49,11 +47,3 @@ class BomaFaults(BaseModel):
     expire_tokens: bool = False
     """One-shot: every OAuth access token issued so far expires now (then resets)."""
     seed: int = 0
-
-    @field_validator("malformed_kinds")
-    @classmethod
-    def _known_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(kinds) - set(MALFORMED_KINDS))
-        if unknown or not kinds:
-            raise ValueError(f"malformed_kinds must be a non-empty subset of {MALFORMED_KINDS}")
-        return kinds

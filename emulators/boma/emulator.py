@@ -10,23 +10,20 @@ numbers) that the second bundled REST profile describes.
 
 from __future__ import annotations
 
-from types import TracebackType
-
-from leadbridge.core.errors import LeadbridgeError
 from leadbridge.emulators.boma.app import build_app
 from leadbridge.emulators.boma.auth import TokenAuthority
 from leadbridge.emulators.boma.config import BomaFaults, BomaLimits
 from leadbridge.emulators.boma.gateway import Gateway
 from leadbridge.emulators.boma.generator import mutate_boma
 from leadbridge.emulators.boma.store import BomaStore
+from leadbridge.emulators.common.emulator import EmulatorServer
 from leadbridge.emulators.common.ledger import Ledger
-from leadbridge.emulators.common.server import ServerThread
 from leadbridge.emulators.common.timefmt import now_ms
 
 __all__ = ["BomaEmulator"]
 
 
-class BomaEmulator:
+class BomaEmulator(EmulatorServer):
     """BOMA's REST API v1 (and the /example API) on a background uvicorn thread."""
 
     def __init__(
@@ -64,42 +61,7 @@ class BomaEmulator:
             ledger=self.ledger,
             authority=self.authority,
         )
-        self._server = ServerThread(build_app(self.gateway), host=host, port=port, name="boma")
-        self._started = False
-
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:<port>`; valid after `start()` (BOMA lives under ``/v1``)."""
-        if not self._started:
-            raise LeadbridgeError("BomaEmulator: base_url is only known after start()")
-        return self._server.base_url
-
-    @property
-    def port(self) -> int:
-        """The bound port (0 before `start()`)."""
-        return self._server.port
-
-    def start(self) -> BomaEmulator:
-        """Serve in the background; returns self once requests are accepted."""
-        self._server.start()
-        self._started = True
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.stop()
-        self._started = False
-
-    def __enter__(self) -> BomaEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._serve(build_app(self.gateway), host=host, port=port, name="boma")
 
     def mutate(self, fraction: float, *, seed: int) -> list[str]:
         """Edit ~`fraction` of leads (a field or dossier + a new activity); returns their ids."""

@@ -8,12 +8,10 @@ bodies on reads, the ``RateLimit-*`` headers and finally the ledger entry.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,8 +22,8 @@ from leadbridge.emulators.boma.store import BomaStore
 from leadbridge.emulators.common.faults import (
     FaultDice,
     html_error_page,
-    truncate_json,
-    wrong_types,
+    malformed_response,
+    pace,
 )
 from leadbridge.emulators.common.ledger import Ledger
 from leadbridge.emulators.common.limiter import Decision, SlidingWindow
@@ -77,9 +75,7 @@ class Gateway:
 
     async def _serve(self, request: Request, handler: Handler, auth: AuthKind) -> Response:
         faults = self.faults
-        self.dice.reseed(faults.seed)
-        if faults.latency_ms > 0:
-            await asyncio.sleep(faults.latency_ms / 1000)
+        await pace(self.dice, seed=faults.seed, latency_ms=faults.latency_ms)
         if faults.expire_tokens:
             self.authority.expire_all()
             faults.expire_tokens = False
@@ -109,7 +105,9 @@ class Gateway:
             and request.method == "GET"
             and self.dice.roll(faults.malformed)
         ):
-            response = self._malformed(response)
+            response = malformed_response(
+                response, self.dice, self.faults.malformed_kinds, JSON_TYPE
+            )
         response.headers.update(headers)
         return response
 
@@ -130,16 +128,3 @@ class Gateway:
             message = {500: "Internal error", 503: "Service unavailable", 504: "Upstream timeout"}
             return json_response(error_body("server_error", message[status]), status)
         return None
-
-    def _malformed(self, response: Response) -> Response:
-        kind = self.dice.choice(self.faults.malformed_kinds)
-        body = bytes(response.body)
-        if kind == "html_error":
-            return Response(html_error_page(502), 200, media_type="text/html")
-        if kind == "truncated_json":
-            return Response(truncate_json(body, self.dice), 200, media_type=JSON_TYPE)
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return Response(truncate_json(body, self.dice), 200, media_type=JSON_TYPE)
-        return Response(orjson.dumps(wrong_types(document)), 200, media_type=JSON_TYPE)

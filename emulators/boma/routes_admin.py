@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,6 +18,7 @@ from leadbridge.emulators.boma.errors import BomaHTTPError, bad_request, json_re
 from leadbridge.emulators.boma.gateway import Gateway
 from leadbridge.emulators.boma.generator import add_same_timestamp, mutate_boma
 from leadbridge.emulators.boma.views import json_body, lead_json
+from leadbridge.emulators.common.admin import ControlPlane, control_routes, copy_fields, guarded
 from leadbridge.emulators.common.timefmt import now_ms
 
 __all__ = ["admin_routes", "apply_faults"]
@@ -26,42 +26,14 @@ __all__ = ["admin_routes", "apply_faults"]
 
 def apply_faults(target: BomaFaults, update: BomaFaults) -> None:
     """Copy every field in place so holders of `target` see the change."""
-    for name in BomaFaults.model_fields:
-        setattr(target, name, getattr(update, name))
+    copy_fields(BomaFaults, target, update)
 
 
 class AdminRoutes:
-    """Handlers for the control plane."""
+    """Handlers for BOMA's own control routes (deletions, ties, raw leads)."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
-
-    async def ledger(self, request: Request) -> Response:
-        return json_response(self.gw.ledger.snapshot())
-
-    async def ledger_reset(self, request: Request) -> Response:
-        self.gw.ledger.reset()
-        return Response(status_code=204)
-
-    async def get_faults(self, request: Request) -> Response:
-        return json_response(self.gw.faults.model_dump(mode="json"))
-
-    async def put_faults(self, request: Request) -> Response:
-        try:
-            update = BomaFaults.model_validate(await json_body(request))
-        except ValidationError as exc:
-            raise bad_request(f"Invalid faults: {exc.errors()[0]['msg']}") from None
-        apply_faults(self.gw.faults, update)
-        return json_response(self.gw.faults.model_dump(mode="json"))
-
-    async def mutate(self, request: Request) -> Response:
-        body = await json_body(request)
-        try:
-            fraction = float(body.get("fraction", 0.01))
-            seed = int(body.get("seed", 0))
-        except (TypeError, ValueError):
-            raise bad_request("'fraction' must be a number and 'seed' an integer.") from None
-        return json_response({"ids": mutate_boma(self.gw.store, fraction, seed=seed)})
 
     async def delete(self, request: Request) -> Response:
         body = await json_body(request)
@@ -91,32 +63,24 @@ class AdminRoutes:
             state["example_properties"] = dict(row.example_props)
         return json_response(state)
 
-    async def limits(self, request: Request) -> Response:
-        return json_response(self.gw.limits.model_dump(mode="json"))
-
 
 def admin_routes(gw: Gateway) -> list[Route]:
     """The `/_emulator` control routes (no auth, no limits, no ledger)."""
     h = AdminRoutes(gw)
-
-    def wrap(handler: Any) -> Any:
-        async def run(request: Request) -> Response:
-            try:
-                response: Response = await handler(request)
-            except BomaHTTPError as exc:
-                return exc.response()
-            return response
-
-        return run
-
+    wrap = guarded(BomaHTTPError, lambda exc: exc.response())
+    plane = ControlPlane(
+        ledger=gw.ledger,
+        faults=gw.faults,
+        faults_model=BomaFaults,
+        read_body=json_body,
+        bad_request=bad_request,
+        json_response=json_response,
+        mutate=lambda fraction, seed: mutate_boma(gw.store, fraction, seed=seed),
+        limits=lambda: gw.limits.model_dump(mode="json"),
+    )
     return [
-        Route("/_emulator/ledger", wrap(h.ledger), methods=["GET"]),
-        Route("/_emulator/ledger/reset", wrap(h.ledger_reset), methods=["POST"]),
-        Route("/_emulator/faults", wrap(h.get_faults), methods=["GET"]),
-        Route("/_emulator/faults", wrap(h.put_faults), methods=["PUT"]),
-        Route("/_emulator/mutate", wrap(h.mutate), methods=["POST"]),
+        *control_routes(plane, wrap),
         Route("/_emulator/delete", wrap(h.delete), methods=["POST"]),
-        Route("/_emulator/limits", wrap(h.limits), methods=["GET"]),
         Route("/_emulator/leads/same-timestamp", wrap(h.same_timestamp), methods=["POST"]),
         Route("/_emulator/leads/{lead_id}", wrap(h.lead), methods=["GET"]),
     ]

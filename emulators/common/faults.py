@@ -7,14 +7,46 @@ random, fail with 5xx, answer slowly, or send a body that is not what the API pr
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["MALFORMED_KINDS", "FaultDice", "html_error_page", "truncate_json", "wrong_types"]
+import orjson
+from pydantic import BaseModel, ConfigDict, field_validator
+from starlette.responses import Response
+
+__all__ = [
+    "MALFORMED_KINDS",
+    "FaultDice",
+    "FaultSettings",
+    "html_error_page",
+    "malformed_response",
+    "pace",
+    "truncate_json",
+    "wrong_types",
+]
 
 MALFORMED_KINDS: tuple[str, ...] = ("truncated_json", "wrong_types", "html_error")
+
+
+class FaultSettings(BaseModel):
+    """Base of every vendor's faults model: mutable, strict, and ``malformed_kinds`` checked.
+
+    It declares no fields, so each vendor keeps its own fields in its own order (the
+    ``/_emulator/faults`` JSON lists them in that order).
+    """
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
+    @field_validator("malformed_kinds", check_fields=False)
+    @classmethod
+    def _known_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(kinds) - set(MALFORMED_KINDS))
+        if unknown or not kinds:
+            raise ValueError(f"malformed_kinds must be a non-empty subset of {MALFORMED_KINDS}")
+        return kinds
 
 
 class FaultDice:
@@ -54,6 +86,30 @@ class FaultDice:
         """An integer in [low, high]."""
         with self._lock:
             return self._rng.randint(low, high)
+
+
+async def pace(dice: FaultDice, *, seed: int, latency_ms: float) -> None:
+    """Before any fault decision: follow a changed seed, then wait the injected latency."""
+    dice.reseed(seed)
+    if latency_ms > 0:
+        await asyncio.sleep(latency_ms / 1000)
+
+
+def malformed_response(
+    response: Response, dice: FaultDice, kinds: Sequence[str], json_type: str
+) -> Response:
+    """`response` replaced by one of the malformed `kinds` (a 200 that breaks its promise)."""
+    kind = dice.choice(kinds)
+    body = bytes(response.body)
+    if kind == "html_error":
+        return Response(html_error_page(502), 200, media_type="text/html")
+    if kind == "truncated_json":
+        return Response(truncate_json(body, dice), 200, media_type=json_type)
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return Response(truncate_json(body, dice), 200, media_type=json_type)
+    return Response(orjson.dumps(wrong_types(document)), 200, media_type=json_type)
 
 
 def truncate_json(body: bytes, dice: FaultDice) -> bytes:

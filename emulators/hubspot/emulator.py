@@ -7,11 +7,8 @@ with HubSpotEmulator(generate_portal(500)) as hs:
 
 from __future__ import annotations
 
-from types import TracebackType
-
-from leadbridge.core.errors import LeadbridgeError
+from leadbridge.emulators.common.emulator import EmulatorServer
 from leadbridge.emulators.common.ledger import Ledger
-from leadbridge.emulators.common.server import ServerThread
 from leadbridge.emulators.hubspot.app import build_app
 from leadbridge.emulators.hubspot.config import HubSpotFaults, HubSpotLimits
 from leadbridge.emulators.hubspot.gateway import Gateway
@@ -22,7 +19,7 @@ from leadbridge.emulators.hubspot.portal import Portal
 __all__ = ["HubSpotEmulator"]
 
 
-class HubSpotEmulator:
+class HubSpotEmulator(EmulatorServer):
     """HubSpot's CRM v3 API (as the connector uses it) on a background uvicorn thread."""
 
     def __init__(
@@ -58,42 +55,7 @@ class HubSpotEmulator:
             ledger=self.ledger,
             oauth=self.oauth,
         )
-        self._server = ServerThread(build_app(self.gateway), host=host, port=port, name="hubspot")
-        self._started = False
-
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:<port>`; valid after `start()`."""
-        if not self._started:
-            raise LeadbridgeError("HubSpotEmulator: base_url is only known after start()")
-        return self._server.base_url
-
-    @property
-    def port(self) -> int:
-        """The bound port (0 before `start()`)."""
-        return self._server.port
-
-    def start(self) -> HubSpotEmulator:
-        """Serve in the background; returns self once requests are accepted."""
-        self._server.start()
-        self._started = True
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.stop()
-        self._started = False
-
-    def __enter__(self) -> HubSpotEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._serve(build_app(self.gateway), host=host, port=port, name="hubspot")
 
     def mutate(self, fraction: float, *, seed: int) -> list[str]:
         """Edit ~`fraction` of contacts (a property + a new activity); returns their ids."""

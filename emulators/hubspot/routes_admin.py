@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from leadbridge.emulators.common.admin import ControlPlane, control_routes, copy_fields, guarded
 from leadbridge.emulators.hubspot.config import HubSpotFaults
 from leadbridge.emulators.hubspot.errors import (
     HubSpotHTTPError,
@@ -29,8 +29,7 @@ __all__ = ["admin_routes", "apply_faults"]
 
 def apply_faults(target: HubSpotFaults, update: HubSpotFaults) -> None:
     """Copy every field in place so holders of `target` see the change."""
-    for name in HubSpotFaults.model_fields:
-        setattr(target, name, getattr(update, name))
+    copy_fields(HubSpotFaults, target, update)
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -44,39 +43,10 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 class AdminRoutes:
-    """Handlers for the control plane."""
+    """Handlers for HubSpot's own control routes (raw contacts, timestamp ties)."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
-
-    async def ledger(self, request: Request) -> Response:
-        return json_response(self.gw.ledger.snapshot())
-
-    async def ledger_reset(self, request: Request) -> Response:
-        self.gw.ledger.reset()
-        return Response(status_code=204)
-
-    async def get_faults(self, request: Request) -> Response:
-        return json_response(self.gw.faults.model_dump(mode="json"))
-
-    async def put_faults(self, request: Request) -> Response:
-        """Replace the fault settings; the dice restart from `seed` so runs replay."""
-        try:
-            update = HubSpotFaults.model_validate(await _body(request))
-        except ValidationError as exc:
-            raise validation_error(f"Invalid faults: {exc.errors()[0]['msg']}") from None
-        apply_faults(self.gw.faults, update)
-        self.gw.dice.restart(update.seed)
-        return json_response(self.gw.faults.model_dump(mode="json"))
-
-    async def mutate(self, request: Request) -> Response:
-        body = await _body(request)
-        try:
-            fraction = float(body.get("fraction", 0.01))
-            seed = int(body.get("seed", 0))
-        except (TypeError, ValueError):
-            raise validation_error("'fraction' must be a number and 'seed' an integer.") from None
-        return json_response({"ids": mutate_portal(self.gw.portal, fraction, seed=seed)})
 
     async def contact(self, request: Request) -> Response:
         raw = request.path_params["objectId"]
@@ -93,31 +63,25 @@ class AdminRoutes:
             raise validation_error("'n' and 'ts' (epoch ms) are required integers.") from None
         return json_response({"ids": self.gw.portal.add_contacts_same_timestamp(n, ts)})
 
-    async def limits(self, request: Request) -> Response:
-        return json_response(self.gw.limits.model_dump(mode="json"))
-
 
 def admin_routes(gw: Gateway) -> list[Route]:
     """The `/_emulator` control routes (no auth, no limits, no ledger)."""
     h = AdminRoutes(gw)
-
-    def wrap(handler: Any) -> Any:
-        async def run(request: Request) -> Response:
-            try:
-                response: Response = await handler(request)
-            except HubSpotHTTPError as exc:
-                return exc.response()
-            return response
-
-        return run
-
+    wrap = guarded(HubSpotHTTPError, lambda exc: exc.response())
+    plane = ControlPlane(
+        ledger=gw.ledger,
+        faults=gw.faults,
+        faults_model=HubSpotFaults,
+        read_body=_body,
+        bad_request=validation_error,
+        json_response=json_response,
+        mutate=lambda fraction, seed: mutate_portal(gw.portal, fraction, seed=seed),
+        limits=lambda: gw.limits.model_dump(mode="json"),
+        # the dice restart from the new seed so runs replay
+        on_faults=lambda update: gw.dice.restart(update.seed),
+    )
     return [
-        Route("/_emulator/ledger", wrap(h.ledger), methods=["GET"]),
-        Route("/_emulator/ledger/reset", wrap(h.ledger_reset), methods=["POST"]),
-        Route("/_emulator/faults", wrap(h.get_faults), methods=["GET"]),
-        Route("/_emulator/faults", wrap(h.put_faults), methods=["PUT"]),
-        Route("/_emulator/mutate", wrap(h.mutate), methods=["POST"]),
-        Route("/_emulator/limits", wrap(h.limits), methods=["GET"]),
+        *control_routes(plane, wrap),
         Route("/_emulator/contacts/same-timestamp", wrap(h.same_timestamp), methods=["POST"]),
         Route("/_emulator/contacts/{objectId}", wrap(h.contact), methods=["GET"]),
     ]

@@ -7,9 +7,9 @@ off while a sync runs.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from leadbridge.emulators.common.faults import MALFORMED_KINDS
+from leadbridge.emulators.common.faults import MALFORMED_KINDS, FaultSettings
 
 __all__ = ["SalesforceFaults", "SalesforceLimits"]
 
@@ -40,10 +40,8 @@ class SalesforceLimits(BaseModel):
     """Connected-app refresh token rotation: each refresh returns a new refresh token."""
 
 
-class SalesforceFaults(BaseModel):
+class SalesforceFaults(FaultSettings):
     """Chaos to inject; every probability is a fraction of eligible API requests."""
-
-    model_config = ConfigDict(validate_assignment=True, extra="forbid")
 
     rate_limited: float = Field(0.0, ge=0.0, le=1.0)
     """403 REQUEST_LIMIT_EXCEEDED as the concurrent long-running request cap sends it."""
@@ -55,11 +53,3 @@ class SalesforceFaults(BaseModel):
     expire_tokens: bool = False
     """One-shot: every access token issued so far dies now (then resets to False)."""
     seed: int = 0
-
-    @field_validator("malformed_kinds")
-    @classmethod
-    def _known_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(kinds) - set(MALFORMED_KINDS))
-        if unknown or not kinds:
-            raise ValueError(f"malformed_kinds must be a non-empty subset of {MALFORMED_KINDS}")
-        return kinds

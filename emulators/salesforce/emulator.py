@@ -10,9 +10,8 @@ certificate generated at start; clients trust it through ``verify=emulator.ca_pa
 
 from __future__ import annotations
 
-from types import TracebackType
-
 from leadbridge.core.errors import LeadbridgeError
+from leadbridge.emulators.common.emulator import ContextServed
 from leadbridge.emulators.common.ledger import Ledger
 from leadbridge.emulators.common.server import ServerThread
 from leadbridge.emulators.common.tls import SelfSignedCertificate
@@ -29,7 +28,7 @@ __all__ = ["SalesforceEmulator"]
 ORG_ID = "00D8d000000LbOrgEAC"
 
 
-class SalesforceEmulator:
+class SalesforceEmulator(ContextServed):
     """Salesforce's REST, Tooling, Bulk 2.0 and OAuth APIs (as integrations use them)."""
 
     def __init__(
@@ -129,17 +128,6 @@ class SalesforceEmulator:
         if self._tls is not None:
             self._tls.close()
             self._tls = None
-
-    def __enter__(self) -> SalesforceEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def mutate(self, fraction: float, *, seed: int) -> list[str]:
         """Edit ~`fraction` of leads and contacts (a field + a new task); returns their ids."""

@@ -10,19 +10,17 @@ ledger entry.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Awaitable, Callable
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from leadbridge.emulators.common.faults import (
     FaultDice,
     html_error_page,
-    truncate_json,
-    wrong_types,
+    malformed_response,
+    pace,
 )
 from leadbridge.emulators.common.ledger import Ledger
 from leadbridge.emulators.common.limiter import SlidingWindow
@@ -83,9 +81,7 @@ class Gateway:
 
     async def _serve(self, request: Request, handler: Handler, counted: bool) -> Response:
         faults = self.faults
-        self.dice.reseed(faults.seed)
-        if faults.latency_ms > 0:
-            await asyncio.sleep(faults.latency_ms / 1000)
+        await pace(self.dice, seed=faults.seed, latency_ms=faults.latency_ms)
         if faults.expire_tokens:
             self.oauth.expire_all()
             faults.expire_tokens = False
@@ -110,7 +106,9 @@ class Gateway:
             and "json" in response.headers.get("content-type", "")
             and self.dice.roll(faults.malformed)
         ):
-            response = self._malformed(response)
+            response = malformed_response(
+                response, self.dice, self.faults.malformed_kinds, JSON_TYPE
+            )
         response.headers["Sforce-Limit-Info"] = self.limit_info()
         return response
 
@@ -152,16 +150,3 @@ class Gateway:
                 500,
             )
         return None
-
-    def _malformed(self, response: Response) -> Response:
-        kind = self.dice.choice(self.faults.malformed_kinds)
-        body = bytes(response.body)
-        if kind == "html_error":
-            return Response(html_error_page(502), 200, media_type="text/html")
-        if kind == "truncated_json":
-            return Response(truncate_json(body, self.dice), 200, media_type=JSON_TYPE)
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return Response(truncate_json(body, self.dice), 200, media_type=JSON_TYPE)
-        return Response(orjson.dumps(wrong_types(document)), 200, media_type=JSON_TYPE)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from leadbridge.emulators.common.admin import ControlPlane, control_routes, copy_fields, guarded
 from leadbridge.emulators.salesforce.config import SalesforceFaults
 from leadbridge.emulators.salesforce.errors import SalesforceHTTPError, json_response, not_found
 from leadbridge.emulators.salesforce.gateway import Gateway
@@ -24,8 +24,7 @@ __all__ = ["admin_routes", "apply_faults"]
 
 def apply_faults(target: SalesforceFaults, update: SalesforceFaults) -> None:
     """Copy every field in place so holders of `target` see the change."""
-    for name in SalesforceFaults.model_fields:
-        setattr(target, name, getattr(update, name))
+    copy_fields(SalesforceFaults, target, update)
 
 
 def _bad(message: str) -> SalesforceHTTPError:
@@ -43,37 +42,10 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 class AdminRoutes:
-    """Handlers for the control plane."""
+    """Handlers for Salesforce's own control routes (records, deletions, ties)."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
-
-    async def ledger(self, request: Request) -> Response:
-        return json_response(self.gw.ledger.snapshot())
-
-    async def ledger_reset(self, request: Request) -> Response:
-        self.gw.ledger.reset()
-        return Response(status_code=204)
-
-    async def get_faults(self, request: Request) -> Response:
-        return json_response(self.gw.faults.model_dump(mode="json"))
-
-    async def put_faults(self, request: Request) -> Response:
-        try:
-            update = SalesforceFaults.model_validate(await _body(request))
-        except ValidationError as exc:
-            raise _bad(f"Invalid faults: {exc.errors()[0]['msg']}") from None
-        apply_faults(self.gw.faults, update)
-        return json_response(self.gw.faults.model_dump(mode="json"))
-
-    async def mutate(self, request: Request) -> Response:
-        body = await _body(request)
-        try:
-            fraction = float(body.get("fraction", 0.01))
-            seed = int(body.get("seed", 0))
-        except (TypeError, ValueError):
-            raise _bad("'fraction' must be a number and 'seed' an integer.") from None
-        return json_response({"ids": mutate_org(self.gw.org, fraction, seed=seed)})
 
     async def same_timestamp(self, request: Request) -> Response:
         body = await _body(request)
@@ -98,34 +70,28 @@ class AdminRoutes:
             raise not_found()
         return Response(status_code=204)
 
-    async def limits(self, request: Request) -> Response:
+    def limits(self) -> dict[str, Any]:
+        """The configured limits plus the API budget used so far."""
         used, maximum = self.gw.usage()
-        return json_response(
-            {**self.gw.limits.model_dump(mode="json"), "used": used, "max": maximum}
-        )
+        return {**self.gw.limits.model_dump(mode="json"), "used": used, "max": maximum}
 
 
 def admin_routes(gw: Gateway) -> list[Route]:
     """The `/_emulator` control routes."""
     h = AdminRoutes(gw)
-
-    def wrap(handler: Any) -> Any:
-        async def run(request: Request) -> Response:
-            try:
-                response: Response = await handler(request)
-            except SalesforceHTTPError as exc:
-                return exc.response()
-            return response
-
-        return run
-
+    wrap = guarded(SalesforceHTTPError, lambda exc: exc.response())
+    plane = ControlPlane(
+        ledger=gw.ledger,
+        faults=gw.faults,
+        faults_model=SalesforceFaults,
+        read_body=_body,
+        bad_request=_bad,
+        json_response=json_response,
+        mutate=lambda fraction, seed: mutate_org(gw.org, fraction, seed=seed),
+        limits=h.limits,
+    )
     return [
-        Route("/_emulator/ledger", wrap(h.ledger), methods=["GET"]),
-        Route("/_emulator/ledger/reset", wrap(h.ledger_reset), methods=["POST"]),
-        Route("/_emulator/faults", wrap(h.get_faults), methods=["GET"]),
-        Route("/_emulator/faults", wrap(h.put_faults), methods=["PUT"]),
-        Route("/_emulator/mutate", wrap(h.mutate), methods=["POST"]),
-        Route("/_emulator/limits", wrap(h.limits), methods=["GET"]),
+        *control_routes(plane, wrap),
         Route("/_emulator/leads/same-timestamp", wrap(h.same_timestamp), methods=["POST"]),
         Route("/_emulator/records/{id}", wrap(h.record), methods=["GET"]),
         Route("/_emulator/records/{id}", wrap(h.delete), methods=["DELETE"]),

@@ -14,6 +14,9 @@ holdout rows (`Holdout`); the first model of a name is promoted unopposed.
 
 from __future__ import annotations
 
+import hashlib
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +36,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    func,
     select,
 )
 from sqlalchemy.engine import URL, make_url
@@ -144,6 +148,16 @@ def _top(stack: list[str]) -> str | None:
 _REGISTER_ATTEMPTS = 5
 
 
+def _take_turn(session: Session, name: str) -> None:
+    """Hold the lock that serialises registrations of `name` until the transaction ends."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        digest = hashlib.blake2b(f"predictive:{name}".encode(), digest_size=8).digest()
+        session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, signed=True))))
+    elif dialect == "sqlite":  # a write that changes nothing takes the database write lock
+        session.connection().exec_driver_sql("UPDATE predictive_models SET name = name WHERE 0")
+
+
 def _utc(value: datetime) -> datetime:
     """SQLite hands datetimes back naive; PostgreSQL in the session's zone. Both are UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -189,8 +203,9 @@ class ModelRegistry:
     def register(self, model: TrainedModel, *, name: str | None = None) -> TrainedModel:
         """Store a new version (``v1``, ``v2``...) as a challenger; returns it versioned.
 
-        Two processes registering the same name at once both pick the next number; the
-        (name, version) constraint rejects the second, which retries with the one after.
+        Registrations of one name take turns (a PostgreSQL advisory lock, SQLite's write
+        lock) so concurrent processes get consecutive versions; should two still pick the
+        same number, the (name, version) constraint rejects one, which retries.
         """
         key = name or model.card.name
         for attempt in range(_REGISTER_ATTEMPTS):
@@ -199,11 +214,13 @@ class ModelRegistry:
             except IntegrityError:
                 if attempt == _REGISTER_ATTEMPTS - 1:
                     raise StateError(f"could not allocate a version for model {key!r}") from None
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _register(self, model: TrainedModel, key: str) -> TrainedModel:
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
+            _take_turn(session, key)
             count = len(session.scalars(select(_ModelRow.id).where(_ModelRow.name == key)).all())
             version = f"v{count + 1}"
             stored = model.with_card(name=key, version=version)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,46 +11,20 @@ import httpx
 import orjson
 import pytest
 
-from leadbridge.connectors.rest.connector import RestConnector, profile_factory
-from leadbridge.connectors.rest.messages import InboundMessage
+from leadbridge.cli.wiring import boma_message_action
+from leadbridge.connectors.rest.connector import profile_factory
 from leadbridge.emulators.boma import BomaEmulator, generate_boma
-from leadbridge.scoring.extraction import extract
 from leadbridge.scoring.rules import RulesScorer, load_config
 from leadbridge.sync.config import ConnectionConfig
 from leadbridge.sync.daemon import Daemon, WebhookSetup
 from leadbridge.sync.state import open_store
 from leadbridge.sync.webhooks.config import ServiceSettings, WebhookSettings
-from leadbridge.sync.webhooks.events import InboundEvent
 from leadbridge.sync.webhooks.queue import open_queue
 from leadbridge.sync.webhooks.receivers import Endpoint
-from leadbridge.sync.webhooks.refresh import LeadRefresher, MessageAction
+from leadbridge.sync.webhooks.refresh import LeadRefresher
 from leadbridge.sync.webhooks.signatures import leadbridge_signature
 
 SECRET = "boma-hook-secret"
-
-
-def boma_message_action(connector: RestConnector) -> MessageAction:
-    """Extraction → seed-001 payload → BOMA's analysed-message endpoint."""
-
-    def act(event: InboundEvent) -> None:
-        text = str(event.detail["message_body"])
-        raw_at = event.detail.get("received_at")
-        sent_at = datetime.fromisoformat(raw_at) if isinstance(raw_at, str) else None
-        fields = extract(text, sent_at=sent_at).to_crm_fields(
-            lead_source=str(event.detail["lead_source"])
-        )
-        connector.send_message(
-            InboundMessage(
-                source=fields["lead_source"],
-                body=text,
-                extracted=fields["extracted_data"],
-                score=fields["ai_score"],
-                routing=fields["routing_action"],
-                lead_id=event.object_ids[0] if event.object_ids else None,
-            )
-        )
-
-    return act
 
 
 @pytest.fixture
