@@ -30,10 +30,10 @@ import random
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import procrastinate
 import psycopg
@@ -57,6 +57,8 @@ __all__ = [
     "connection_lock",
     "queue_conninfo",
 ]
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("leadbridge.workers")
 
@@ -293,7 +295,7 @@ class SyncWorker:
 
     def run(self) -> None:
         """Work until SIGTERM/SIGINT (or `stop()`): running syncs finish their batch first."""
-        asyncio.run(self._main())
+        run_blocking(self._main)
 
     def stop(self) -> None:
         """Graceful stop: no new jobs; running syncs stop after the batch in flight."""
@@ -301,6 +303,34 @@ class SyncWorker:
         task, loop = self._worker_task, self._loop
         if task is not None and loop is not None:
             loop.call_soon_threadsafe(task.cancel)
+
+
+def run_blocking(main: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """`asyncio.run(main())`, also from code that already runs an event loop.
+
+    An embedding application (or a notebook) may call a blocking entry point from inside
+    its own loop; the coroutine then gets a fresh loop on a helper thread. It is created
+    only once it will be awaited, so a refused start leaves no orphan coroutine.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(main())
+    outcome: list[_T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(asyncio.run(main()))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread below
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="lb-asyncio")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 class Scheduler:
@@ -372,4 +402,4 @@ class Scheduler:
                     loop.add_signal_handler(sig, stop.set)
             return await self.run_async(stop, once=once)
 
-        return asyncio.run(main())
+        return run_blocking(main)

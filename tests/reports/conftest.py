@@ -278,9 +278,13 @@ BROWSER_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's headless Chromium driven through Playwright (no browser download)."""
+    """Debian's headless Chromium driven through Playwright (no browser download).
+
+    Module-scoped on purpose: Playwright's sync driver keeps an event loop running in
+    the main thread while it lives, which would break later tests that use asyncio.
+    """
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (/usr/bin/chromium); .ci/run installs it")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
