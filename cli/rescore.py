@@ -44,8 +44,7 @@ def _plan(
     store: StateStore, connection: str, scorer: RulesScorer, as_of: datetime
 ) -> list[dict[str, object]]:
     current = store.latest_scores(connection)
-    keys = store.dirty_keys(connection) + [k for k in current]  # every stored, scored lead
-    keys = sorted(set(keys) | set(current))
+    keys = sorted(set(store.dirty_keys(connection)) | set(current))  # every stored lead
     leads = store.load_leads(connection, keys)
     live = {
         k: r for k, r in leads.items() if not r.deleted and not r.lead.consent.objects_to_profiling

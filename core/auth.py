@@ -14,6 +14,7 @@ the source raises `NeedsReauth` and never retries it.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import threading
 import time
@@ -32,7 +33,7 @@ with warnings.catch_warnings():
     from authlib.integrations.httpx_client import OAuth2Client
 from pydantic import BaseModel, ConfigDict
 
-from leadbridge.core.errors import AuthError, NeedsReauth
+from leadbridge.core.errors import AuthError, ConfigError, NeedsReauth
 from leadbridge.core.http import tls_verify
 from leadbridge.core.redaction import register_secret
 
@@ -230,6 +231,15 @@ class OAuth2TokenSource:
             self.persister.save(token)
             self._token = token
             return token
+
+    def complete(self, request: AuthorizationRequest, *, code: str, state: str) -> OAuthToken:
+        """Finish an authorization-code flow: check the callback's state, exchange the code."""
+        if not hmac.compare_digest(state.encode(), request.state.encode()):
+            raise ConfigError("OAuth callback state does not match the request", key="state")
+        register_secret(code, request.code_verifier)
+        return self.exchange_code(
+            code, code_verifier=request.code_verifier, redirect_uri=request.redirect_uri
+        )
 
     def current(self) -> OAuthToken:
         """A token valid for at least the leeway; refreshes first if needed."""

@@ -31,7 +31,7 @@ from leadbridge.core.auth import (
 from leadbridge.core.errors import ConfigError, PermanentAPIError
 from leadbridge.core.http import Category, HttpClient
 from leadbridge.core.ratelimit import limiter_for, parse_hubspot_headers
-from leadbridge.core.redaction import install_log_redaction, register_secret
+from leadbridge.core.redaction import install_log_redaction
 from leadbridge.core.resolution import (
     DEFAULT_CLASSIFIER,
     Action,
@@ -188,15 +188,10 @@ class HubSpotApi:
     ) -> OAuthToken:
         """Check the callback's state, then trade the code for tokens (persisted first)."""
         self._oauth()
-        if state != request.state:
-            raise ConfigError("OAuth callback state does not match the request", key="state")
         source = self.token_source
         if source is None:  # pragma: no cover - _oauth() guarantees an OAuth config
             raise ConfigError("OAuth is not configured", key="auth")
-        register_secret(code, request.code_verifier)
-        return source.exchange_code(
-            code, code_verifier=request.code_verifier, redirect_uri=request.redirect_uri
-        )
+        return source.complete(request, code=code, state=state)
 
     def close(self) -> None:
         """Release the HTTP connections."""

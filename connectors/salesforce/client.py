@@ -48,7 +48,7 @@ from leadbridge.core.errors import (
 )
 from leadbridge.core.http import Category, HttpClient
 from leadbridge.core.ratelimit import limiter_for
-from leadbridge.core.redaction import install_log_redaction, redact, register_secret
+from leadbridge.core.redaction import install_log_redaction, redact
 from leadbridge.core.resolution import DEFAULT_CLASSIFIER, Action, BodyRule, Classifier, Resolution
 from leadbridge.core.tokens import oauth_token_source
 
@@ -203,12 +203,7 @@ class SalesforceApi:
     ) -> OAuthToken:
         """Check the callback's state, then trade the code for tokens (persisted first)."""
         self._oauth()
-        if state != request.state:
-            raise ConfigError("OAuth callback state does not match the request", key="state")
-        register_secret(code, request.code_verifier)
-        return self.token_source.exchange_code(
-            code, code_verifier=request.code_verifier, redirect_uri=request.redirect_uri
-        )
+        return self.token_source.complete(request, code=code, state=state)
 
     def close(self) -> None:
         """Release the HTTP connections."""
