@@ -177,9 +177,11 @@ def daemon(
     Also serves /health, Prometheus /metrics and the webhook endpoints of connections that
     declare a [connection.webhook] table.
     """
-    from leadbridge.cli.wiring import open_webhook_handler, run_connection
+    from leadbridge.cli.learning import retrain_connection
+    from leadbridge.cli.wiring import build_scorer, open_webhook_handler, run_connection
+    from leadbridge.scoring.predictive.feedback import FeedbackReport
     from leadbridge.sync.config import ConnectionConfig, load_config
-    from leadbridge.sync.daemon import Daemon, WebhookSetup
+    from leadbridge.sync.daemon import Daemon, RetrainSetup, WebhookSetup
     from leadbridge.sync.engine import SyncReport
     from leadbridge.sync.metrics import DaemonMetrics
     from leadbridge.sync.state import open_store
@@ -226,6 +228,17 @@ def daemon(
         if endpoints
         else None
     )
+
+    def retrain(conn: ConnectionConfig) -> FeedbackReport:
+        rules = build_scorer(cfg.scoring)
+        return retrain_connection(cfg, conn, store, as_of=datetime.now(UTC), rules=rules)
+
+    predictive = cfg.predictive
+    retraining = (
+        RetrainSetup(predictive.retrain_cron, retrain)
+        if predictive.enabled and predictive.retrain_cron
+        else None
+    )
     service = cfg.daemon if port is None else cfg.daemon.model_copy(update={"port": port})
     try:
         Daemon(
@@ -236,6 +249,7 @@ def daemon(
             webhooks=hooks,
             store=store,
             metrics=metrics,
+            retrain=retraining,
         ).serve_forever()
     finally:
         store.close()

@@ -8,18 +8,24 @@ can cause (bad CSV, unknown column, single-class target, empty registry) is a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from leadbridge.core.errors import LeadbridgeError
+from leadbridge.core.protocols import Scorer
 from leadbridge.scoring.predictive.artifact import TrainedModel
 from leadbridge.scoring.predictive.csv_training import evaluate_csv_rows, train_csv
 from leadbridge.scoring.predictive.evaluation import evaluate
 from leadbridge.scoring.predictive.registry import Holdout, ModelRegistry
 from leadbridge.scoring.predictive.tabular import TabularFrame, read_csv
+from leadbridge.sync.config import ConnectionConfig, LeadbridgeConfig
+from leadbridge.sync.state import StateStore
 
 __all__ = ["register"]
 
@@ -82,14 +88,59 @@ def _fmt(value: Any) -> str:
 
 def _require(csv: Path | None, target: str | None, positive: str | None) -> tuple[Path, str, str]:
     if csv is None:
-        raise _fail(
-            "--csv is required here (training from a connected CRM runs in the sync daemon)"
-        )
+        raise _fail("--csv is required (or --connection NAME to train from a synced CRM)")
     if not target:
         raise _fail("--target is required: the column holding the outcome")
     if positive is None:
         raise _fail("--positive is required: the target value meaning 'converted'")
     return csv, target, positive
+
+
+ConnectionOpt = Annotated[
+    str | None,
+    typer.Option("--connection", help="Train from this connection's synced CRM history."),
+]
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to leadbridge.toml.")]
+
+
+@dataclass(frozen=True)
+class _Connected:
+    config: LeadbridgeConfig
+    connection: ConnectionConfig
+    store: StateStore
+    rules: Scorer
+
+
+@contextmanager
+def _connected(config: Path, name: str) -> Iterator[_Connected]:
+    """The configuration, connection, state store and rules scorer of `name`."""
+    from leadbridge.cli.wiring import build_scorer
+    from leadbridge.sync.config import load_config
+    from leadbridge.sync.state import open_store
+
+    cfg = _guard(lambda: load_config(config))
+    conn = next((c for c in cfg.connection if c.name == name), None)
+    if conn is None:
+        raise _fail(f"{config}: no connection named {name!r}")
+    store = _guard(lambda: open_store(cfg.state))
+    try:
+        yield _Connected(cfg, conn, store, _guard(lambda: build_scorer(cfg.scoring)))
+    finally:
+        store.close()
+
+
+def _train_connected(config: Path, name: str, *, register: bool) -> tuple[TrainedModel, str | None]:
+    from leadbridge.cli.learning import model_name, train_connection
+
+    with _connected(config, name) as c:
+        model = _guard(lambda: train_connection(c.config, c.connection, c.store, rules=c.rules))
+        if not register:
+            return model, None
+        registry = ModelRegistry(c.store.engine)
+        stored = _guard(
+            lambda: registry.register(model, name=model_name(c.config.predictive, c.connection))
+        )
+        return stored, f"{stored.card.name} {stored.card.version} (challenger)"
 
 
 def train(
@@ -111,9 +162,30 @@ def train(
     ] = None,
     registry: RegistryOpt = None,
     name: NameOpt = "default",
+    connection: ConnectionOpt = None,
+    config: ConfigOpt = Path("leadbridge.toml"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Train a calibrated XGBoost model from a CSV export and report its evaluation."""
+    """Train a calibrated XGBoost model from a CSV export or a connection's synced history.
+
+    With --connection the model is registered as a challenger in the state store's
+    registry (promote it with `model retrain` or `model promote`); --out also saves it.
+    """
+    if connection is not None:
+        if csv is not None:
+            raise _fail("give --csv or --connection, not both")
+        model, registered = _train_connected(config, connection, register=registry is None)
+        payload = model.card.summary()
+        if registered:
+            payload["registered"] = registered
+        if registry:
+            stored = _guard(lambda: _registry(registry).register(model, name=name))
+            payload["registered"] = f"{name} {stored.card.version}"
+            model = stored
+        if out is not None:
+            payload["saved_to"] = str(_guard(lambda: _save(model, out)))
+        _print(payload, as_json)
+        return
     path, tgt, pos = _require(csv, target, positive)
     model = _guard(
         lambda: train_csv(
@@ -236,10 +308,39 @@ def list_cmd(
         typer.echo(f"{mark} {r.name} {r.version:>5} {r.kind:<8} auc={auc} trained={when}")
 
 
+def retrain(
+    connection: Annotated[
+        str, typer.Option("--connection", help="Connection whose model to retrain.")
+    ],
+    config: ConfigOpt = Path("leadbridge.toml"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the feedback cycle once: retrain, promote only if better, report drift."""
+    from leadbridge.cli.learning import retrain_connection
+
+    with _connected(config, connection) as c:
+        report = _guard(
+            lambda: retrain_connection(
+                c.config, c.connection, c.store, as_of=datetime.now(UTC), rules=c.rules
+            )
+        )
+    payload = report.model_dump(mode="json")
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    typer.echo(f"{report.name}: " + (report.cold_start or "challenger " + str(report.challenger)))
+    if report.decision is not None:
+        typer.echo(f"  {report.decision.reason}")
+    if report.drift is not None:
+        state = "DRIFT" if report.drift.flagged else "no drift"
+        typer.echo(f"  {state}" + "".join(f"\n  - {m}" for m in report.drift.messages))
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``model`` sub-app to the main CLI."""
     model_app = typer.Typer(help="Predictive scoring models: train, evaluate, promote, roll back.")
     model_app.command("train")(train)
+    model_app.command("retrain")(retrain)
     model_app.command("evaluate")(evaluate_cmd)
     model_app.command("promote")(promote)
     model_app.command("rollback")(rollback)

@@ -15,6 +15,7 @@ from typing import Any
 
 from leadbridge.audit.log import open_audit_log
 from leadbridge.cli.auth import open_token_store, token_store_path
+from leadbridge.cli.learning import connection_scorer
 from leadbridge.connectors import create_connector
 from leadbridge.connectors.hubspot import HubSpotConnector
 from leadbridge.connectors.hubspot.lookup import read_contacts
@@ -96,7 +97,7 @@ def run_connection(
         )
         engine = SyncEngine(
             connector,
-            build_scorer(config.scoring),
+            connection_scorer(config, conn, state, build_scorer(config.scoring)),
             state,
             connection=conn.name,
             progress=progress,
@@ -156,7 +157,7 @@ def open_webhook_handler(
     )
     return LeadRefresher(
         connector,
-        build_scorer(config.scoring),
+        connection_scorer(config, conn, store, build_scorer(config.scoring)),
         store,
         connection=conn.name,
         lookup=lookup,

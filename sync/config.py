@@ -5,6 +5,11 @@
     [scoring]
     preset = "omnichannel"                    # or config = "my-scoring.toml"
 
+    [predictive]                              # optional: blend a model of the CRM's outcomes
+    enabled = true
+    retrain_cron = "0 3 * * *"                # the daemon's feedback cycle (UTC)
+    blend = { mode = "rules_floor" }          # model probability x 100, rules tier as floor
+
     [[connection]]
     name = "hubspot-main"
     crm = "hubspot"
@@ -29,9 +34,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from leadbridge.core.errors import ConfigError
+from leadbridge.scoring.predictive.blend import BlendConfig
 from leadbridge.sync.webhooks.config import ServiceSettings, WebhookSettings
 
-__all__ = ["ConnectionConfig", "LeadbridgeConfig", "ScoringChoice", "load_config", "resolve_env"]
+__all__ = [
+    "ConnectionConfig",
+    "LeadbridgeConfig",
+    "PredictiveSettings",
+    "ScoringChoice",
+    "load_config",
+    "resolve_env",
+]
 
 
 class _Strict(BaseModel):
@@ -53,6 +66,24 @@ class ScoringChoice(_Strict):
     @property
     def source(self) -> str:
         return self.preset or self.config or ""
+
+
+class PredictiveSettings(_Strict):
+    """`[predictive]`: a model trained on each connection's outcomes, blended into the score.
+
+    Models live in the state store's registry under the connection's name (or `model`).
+    Until a connection has `min_outcomes` decided outcomes (and `min_per_class` of each),
+    or while no model is champion, the rules score stands alone.
+    """
+
+    enabled: bool = False
+    model: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    blend: BlendConfig = Field(default_factory=BlendConfig)
+    min_outcomes: int = Field(default=200, ge=2)
+    min_per_class: int = Field(default=20, ge=1)
+    retrain_cron: str | None = "0 3 * * *"
+    min_gain: float = Field(default=0.0, ge=0.0, le=1.0)
+    top_factors: int = Field(default=3, ge=1, le=10)
 
 
 class ConnectionConfig(_Strict):
@@ -80,6 +111,7 @@ class LeadbridgeConfig(_Strict):
     state: str = ".leadbridge/state.db"
     scoring: ScoringChoice = Field(default_factory=lambda: ScoringChoice(preset="omnichannel"))
     connection: list[ConnectionConfig] = Field(default_factory=list)
+    predictive: PredictiveSettings = Field(default_factory=PredictiveSettings)
     daemon: ServiceSettings = Field(default_factory=ServiceSettings)
     # Validated by their own packages (privacy.config): kept here so one file holds all.
     privacy: dict[str, Any] = Field(default_factory=dict)

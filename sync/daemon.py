@@ -8,6 +8,12 @@ the same connection. On SIGTERM or SIGINT the daemon sets a stop event that the 
 checks between write batches: the batch in flight is finished and acknowledged,
 nothing new starts, and the process exits.
 
+With `retrain` (the `[predictive]` feedback cycle), each connection also gets a cron job
+that retrains its model from the synced outcomes, promotes the challenger only if it
+beats the champion on recent outcomes, and flags drift (log, metrics, ``/health``). It
+runs outside the connection's lock -- it only reads the mirror -- and a promotion drops
+the cached webhook handler so the next event scores with the new champion.
+
 With `service` settings the daemon also serves ``/health`` (JSON; 200 healthy, 503 not),
 ``/metrics`` (Prometheus) and, with `webhooks`, ``POST /webhooks/<connection>``, whose
 events a dispatcher thread turns into fresh scores within seconds.
@@ -29,6 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from leadbridge.core.errors import ConfigError, LeadbridgeError
+from leadbridge.scoring.predictive.feedback import FeedbackReport
 from leadbridge.sync.config import ConnectionConfig
 from leadbridge.sync.engine import SyncReport
 from leadbridge.sync.metrics import DaemonMetrics
@@ -40,12 +47,15 @@ from leadbridge.sync.webhooks.receivers import Endpoint, WebhookReceiver
 from leadbridge.sync.webhooks.refresh import EventHandler
 from leadbridge.sync.webhooks.service import HttpService, build_app
 
-__all__ = ["Daemon", "RunConnection", "WebhookSetup"]
+__all__ = ["Daemon", "RetrainConnection", "RetrainSetup", "RunConnection", "WebhookSetup"]
 
 log = logging.getLogger("leadbridge.daemon")
 
 RunConnection = Callable[[ConnectionConfig, threading.Event], SyncReport]
 """Runs one sync of one connection, honouring the stop event between batches."""
+
+RetrainConnection = Callable[[ConnectionConfig], FeedbackReport]
+"""Runs one feedback cycle (retrain, compare, promote, drift) for one connection."""
 
 BACKLOG_LIMIT_S = 300.0
 """A webhook event unprocessed for longer makes the daemon unhealthy."""
@@ -58,6 +68,14 @@ class WebhookSetup:
     queue: EventQueue
     endpoints: Sequence[Endpoint]
     open_handler: Callable[[ConnectionConfig], EventHandler]
+
+
+@dataclass(frozen=True)
+class RetrainSetup:
+    """When the predictive feedback cycle runs (a UTC crontab) and what it runs."""
+
+    cron: str
+    run: RetrainConnection
 
 
 class Daemon:
@@ -75,6 +93,7 @@ class Daemon:
         store: StateStore | None = None,
         metrics: DaemonMetrics | None = None,
         dispatch: bool = True,
+        retrain: RetrainSetup | None = None,
     ) -> None:
         if not connections:
             raise ConfigError("no [[connection]] to run", key="connection")
@@ -122,6 +141,8 @@ class Daemon:
                 misfire_grace_time=conn.misfire_grace_s,
                 next_run_time=None,
             )
+        if retrain is not None:
+            self._schedule_retrain(retrain)
         self.metrics.attach(
             store=store,
             backlog=webhooks.queue.oldest_pending if webhooks else None,
@@ -155,6 +176,25 @@ class Daemon:
             app = build_app(self.metrics, self.health, extra)
             self.http = HttpService(app, host=service.host, port=service.port)
 
+    def _schedule_retrain(self, retrain: RetrainSetup) -> None:
+        try:
+            trigger = CronTrigger.from_crontab(retrain.cron, timezone="UTC")
+        except ValueError as exc:
+            raise ConfigError(
+                f"invalid cron expression: {exc}", key="predictive.retrain_cron"
+            ) from None
+        for conn in self.connections:
+            self.scheduler.add_job(
+                self._retrain_job,
+                trigger,
+                args=[conn, retrain.run],
+                id=f"{conn.name}:retrain",
+                name=f"retrain {conn.name}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )
+
     # -- scheduled runs -------------------------------------------------------------
 
     def lock_for(self, connection: str) -> threading.Lock:
@@ -179,6 +219,32 @@ class Daemon:
             self.reports.append(report)
         if self._on_report is not None:
             self._on_report(report)
+
+    def _retrain_job(self, conn: ConnectionConfig, run: RetrainConnection) -> None:
+        if self.stop_event.is_set():
+            return
+        try:
+            report = run(conn)
+        except LeadbridgeError as exc:
+            log.error("%s: model retrain failed: %s", conn.name, exc)
+            self.metrics.feedback_failed(conn.name)
+            return
+        self.metrics.observe_feedback(conn.name, report)
+        if report.cold_start:
+            log.info("%s: %s", conn.name, report.cold_start)
+        if report.decision is not None:
+            log.info("%s: %s", conn.name, report.decision.reason)
+            if report.decision.promoted:
+                self._drop_handler(conn.name)
+        if report.drift is not None and report.drift.flagged:
+            log.warning("%s: model drift: %s", conn.name, "; ".join(report.drift.messages))
+
+    def _drop_handler(self, connection: str) -> None:
+        with self._handlers_lock:
+            handler = self._handlers.pop(connection, None)
+        if handler is not None:
+            with self._locks[connection]:
+                handler.close()
 
     def _handler_for(self, connection: str) -> EventHandler | None:
         conn = self._by_name.get(connection)
@@ -238,6 +304,7 @@ class Daemon:
                 "last_success_at": ok_at.isoformat() if ok_at else None,
                 "lag_s": round((now - ok_at).total_seconds(), 3) if ok_at else None,
                 "webhook_backlog_s": round(backlog_s, 3),
+                "model": self.metrics.last_feedback(conn.name),
             }
             all_ok = all_ok and not problems
         body = {

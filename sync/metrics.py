@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -27,6 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from leadbridge.core.ratelimit import RateLimiter
+from leadbridge.scoring.predictive.feedback import FeedbackReport
 from leadbridge.sync.engine import SyncReport
 from leadbridge.sync.state import StateStore, cursors, runs
 
@@ -127,7 +129,26 @@ class DaemonMetrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
             registry=r,
         )
+        self.model_cycles = Counter(
+            "leadbridge_model_cycles",
+            "Predictive feedback cycles, by result (promoted, kept, cold_start, failed).",
+            ["connection", "result"],
+            registry=r,
+        )
+        self.model_drift = Gauge(
+            "leadbridge_model_drift",
+            "1 if the last feedback cycle flagged drift (feature PSI or recent AUC), else 0.",
+            ["connection"],
+            registry=r,
+        )
+        self.model_recent_auc = Gauge(
+            "leadbridge_model_recent_auc",
+            "The champion's ROC AUC on the most recent decided outcomes.",
+            ["connection"],
+            registry=r,
+        )
         self._lock = threading.Lock()
+        self._feedback: dict[str, dict[str, Any]] = {}
         self._last: dict[str, LastRun] = {}
         self._synced: dict[str, datetime] = {}
         self._limiters: dict[str, RateLimiter] = {}
@@ -182,6 +203,39 @@ class DaemonMetrics:
         elapsed = (finished - started_at).total_seconds()
         with self._lock:
             self._last[connection] = LastRun("failed", started_at, finished, elapsed, trigger)
+
+    def observe_feedback(self, connection: str, report: FeedbackReport) -> None:
+        """Count a feedback cycle and keep its headline for ``/health``."""
+        decision = report.decision
+        if report.cold_start:
+            result = "cold_start"
+        else:
+            result = "promoted" if decision is not None and decision.promoted else "kept"
+        self.model_cycles.labels(connection, result).inc()
+        drift = report.drift
+        if drift is not None:
+            self.model_drift.labels(connection).set(1 if drift.flagged else 0)
+            if drift.recent_auc is not None:
+                self.model_recent_auc.labels(connection).set(drift.recent_auc)
+        with self._lock:
+            self._feedback[connection] = {
+                "at": datetime.now(UTC).isoformat(),
+                "result": result,
+                "detail": report.cold_start or (decision.reason if decision else None),
+                "drift_flagged": None if drift is None else drift.flagged,
+                "drift": [] if drift is None else list(drift.messages),
+            }
+
+    def feedback_failed(self, connection: str) -> None:
+        """A feedback cycle that raised."""
+        self.model_cycles.labels(connection, "failed").inc()
+        self.errors.labels(connection, "model").inc()
+
+    def last_feedback(self, connection: str) -> dict[str, Any] | None:
+        """The last feedback cycle's headline, or None if none ran yet."""
+        with self._lock:
+            found = self._feedback.get(connection)
+            return None if found is None else dict(found)
 
     def observe_connector(self, connection: str, connector: object) -> None:
         """Remember a connector's rate limiter, to export the API budget it has left."""

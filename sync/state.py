@@ -482,7 +482,12 @@ class StateStore:
                 }
                 for o in page.outcomes
             ]
-            self._upsert(conn, outcomes, out_rows, ["connection", "lead_key"])
+            self._upsert(
+                conn,
+                outcomes,
+                self._first_known(conn, connection, out_rows),
+                ["connection", "lead_key"],
+            )
             if activity_leads:
                 keys = list(activity_leads)
                 for chunk in _chunks(keys, 500):
@@ -514,6 +519,33 @@ class StateStore:
             if page.bookmark is not None:
                 self._stage_bookmark(conn, connection, page.bookmark, now)
         return dirty
+
+    def _first_known(
+        self, conn: sa.Connection, connection: str, rows: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Keep an unchanged outcome's first time.
+
+        CRMs without a per-field timestamp date a status by the record's last change, and
+        our own score write-back changes the record: re-reading it must not move a lost
+        deal to the moment we wrote a score (it would break point-in-time training).
+        """
+        if not rows:
+            return rows
+        known: dict[str, tuple[str, datetime]] = {}
+        for chunk in _chunks([str(r["lead_key"]) for r in rows], 500):
+            found = conn.execute(
+                sa.select(outcomes.c.lead_key, outcomes.c.status, outcomes.c.at).where(
+                    outcomes.c.connection == connection, outcomes.c.lead_key.in_(chunk)
+                )
+            ).all()
+            known.update({r.lead_key: (r.status, _utc(r.at)) for r in found})
+        merged: list[dict[str, Any]] = []
+        for row in rows:
+            before = known.get(str(row["lead_key"]))
+            if before is not None and before[0] == row["status"] and before[1] < row["at"]:
+                row = {**row, "at": before[1]}
+            merged.append(row)
+        return merged
 
     def _stored_lead_data(
         self, conn: sa.Connection, connection: str, keys: list[str]
@@ -683,6 +715,7 @@ class StateStore:
         return by_lead
 
     def outcomes(self, connection: str) -> list[Outcome]:
+        """Every decided or pending outcome the CRM reported for the connection's leads."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(outcomes).where(outcomes.c.connection == connection)
@@ -697,6 +730,16 @@ class StateStore:
             )
             for r in rows
         ]
+
+    def lead_keys(self, connection: str) -> list[str]:
+        """Keys of the connection's live leads, in a stable order (training from history)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(leads.c.lead_key)
+                .where(leads.c.connection == connection, leads.c.deleted.is_(False))
+                .order_by(leads.c.lead_key)
+            ).all()
+        return [r[0] for r in rows]
 
     def source_ids(self, connection: str) -> list[str]:
         """CRM ids of the connection's live leads (for delete sweeps by id diff)."""

@@ -22,6 +22,7 @@ from leadbridge.core.models import AwareDatetime
 from leadbridge.scoring.predictive.calibration import Calibrator
 from leadbridge.scoring.predictive.drift import DriftReference
 from leadbridge.scoring.predictive.evaluation import EvaluationReport
+from leadbridge.scoring.predictive.linear import LinearModel
 from leadbridge.scoring.predictive.tabular import TabularEncoder
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "ModelCard",
     "TrainedModel",
     "card_metrics",
+    "contributions",
+    "group_sums",
+    "raw_probability",
 ]
 
 MODEL_FILE = "model.ubj"
@@ -38,12 +42,53 @@ CARD_FILE = "card.json"
 
 
 class FeatureImportance(BaseModel):
-    """A source column (or feature group) and its share of the model's total gain."""
+    """A source column (or feature group) and its share of the mean absolute contribution.
+
+    Contributions rather than tree gain, so the linear prior's part counts too.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     feature: str
-    gain_share: float
+    share: float
+
+
+def raw_probability(
+    booster: xgb.Booster, prior: LinearModel | None, x: NDArray[np.float32]
+) -> NDArray[np.float64]:
+    """Uncalibrated probability: the trees boosted from the prior's log-odds, if any."""
+    margin = None if prior is None else prior.margin(x)
+    return np.asarray(booster.inplace_predict(x, base_margin=margin), dtype=np.float64)
+
+
+def contributions(
+    booster: xgb.Booster, prior: LinearModel | None, x: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """Per-feature log-odds contributions, last column = bias; rows sum to the margin.
+
+    XGBoost's exact TreeSHAP values for the trees, plus the prior's own linear terms
+    per feature and its intercept in the bias.
+    """
+    if prior is None:
+        matrix = xgb.DMatrix(x, missing=np.nan)
+        return np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float32)
+    base = np.full(x.shape[0], prior.intercept, dtype=np.float64)
+    matrix = xgb.DMatrix(x, missing=np.nan, base_margin=base)
+    out = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
+    out[:, :-1] += prior.contributions(x)
+    return out.astype(np.float32)
+
+
+def group_sums(
+    contribs: NDArray[np.float32], groups: tuple[str, ...]
+) -> tuple[list[str], NDArray[np.float64]]:
+    """Contributions (without the bias column) summed per source group, groups in order."""
+    unique = list(dict.fromkeys(groups))
+    index = {g: i for i, g in enumerate(unique)}
+    member = np.array([index[g] for g in groups], dtype=np.int64)
+    summed = np.zeros((contribs.shape[0], len(unique)), dtype=np.float64)
+    np.add.at(summed.T, member, contribs[:, : len(groups)].T.astype(np.float64))
+    return unique, summed
 
 
 class ModelCard(BaseModel):
@@ -58,6 +103,7 @@ class ModelCard(BaseModel):
     groups: tuple[str, ...]
     feature_set_version: str | None = None
     encoder: TabularEncoder | None = None
+    prior: LinearModel | None = None
     calibrator: Calibrator
     calibration_scores: dict[str, float] = Field(default_factory=dict)
     params: dict[str, float | int | str] = Field(default_factory=dict)
@@ -114,21 +160,20 @@ class TrainedModel:
         self.card = card
 
     def predict_raw(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Uncalibrated probabilities (what XGBoost outputs with scale_pos_weight)."""
+        """Uncalibrated probabilities (inflated by scale_pos_weight; calibration undoes it)."""
         if x.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
         self._check_width(x)
-        return np.asarray(self.booster.inplace_predict(x), dtype=np.float64)
+        return raw_probability(self.booster, self.card.prior, x)
 
     def predict(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
         """Calibrated probabilities of conversion."""
         return self.card.calibrator.apply(self.predict_raw(x))
 
     def contributions(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
-        """XGBoost's per-feature contributions (log-odds), last column = bias."""
+        """Per-feature contributions (log-odds), last column = bias (see `contributions`)."""
         self._check_width(x)
-        matrix = xgb.DMatrix(x, missing=np.nan)
-        return np.asarray(self.booster.predict(matrix, pred_contribs=True), dtype=np.float32)
+        return contributions(self.booster, self.card.prior, x)
 
     def _check_width(self, x: NDArray[np.float32]) -> None:
         if x.ndim != 2 or x.shape[1] != len(self.card.feature_names):

@@ -7,6 +7,10 @@ with two-fold cross-fitting (so isotonic regression cannot win by memorising the
 the identity, Platt scaling (a logistic curve on the log-odds) and isotonic regression.
 Maps are stored as plain JSON (Platt ``a, b`` or isotonic thresholds), never pickled.
 
+Every map is strictly increasing, so calibration never reorders leads: isotonic
+regression's flat steps would tie leads the model ranks apart (sales teams sort by
+score), so a millionth of the raw probability is added back to break those ties.
+
     >>> cal = Calibrator(method="platt", a=1.0, b=0.0)
     >>> round(float(cal.apply(np.array([0.5]))[0]), 3)
     0.5
@@ -26,6 +30,7 @@ __all__ = ["CalibrationMethod", "Calibrator", "choose_calibrator", "fit_calibrat
 
 CalibrationMethod = Literal["none", "platt", "isotonic"]
 _EPS = 1e-6
+_TIE_BREAK = 1e-6
 
 
 def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -54,7 +59,8 @@ class Calibrator(BaseModel):
             return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
         xs = np.asarray(self.x_thresholds, dtype=np.float64)
         ys = np.asarray(self.y_thresholds, dtype=np.float64)
-        return np.asarray(np.interp(p, xs, ys), dtype=np.float64)
+        stepped = np.interp(p, xs, ys)
+        return np.asarray((1.0 - _TIE_BREAK) * stepped + _TIE_BREAK * p, dtype=np.float64)
 
 
 def fit_calibrator(

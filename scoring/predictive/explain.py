@@ -1,7 +1,8 @@
 """Per-lead explanations from XGBoost's own contribution values (``pred_contribs``).
 
 XGBoost computes exact TreeSHAP contributions: for each lead, how many log-odds each
-feature added to or removed from the prediction, summing to the raw margin. We sum
+feature added to or removed from the prediction, summing to the raw margin (the linear
+prior's terms are added per feature, so the sum still holds; see `artifact`). We sum
 them per source *group* (a CSV column, or e.g. ``simulator`` for the LTV, amount and
 use count together) so a reason speaks in CRM terms, keep the top positive and
 negative groups, and render them as `Reason` objects plus a short text for the CRM's
@@ -19,7 +20,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from leadbridge.core.models import Reason
-from leadbridge.scoring.predictive.artifact import TrainedModel
+from leadbridge.scoring.predictive.artifact import TrainedModel, group_sums
 
 __all__ = ["Explanation", "Factor", "explain", "reason_text", "reasons"]
 
@@ -64,12 +65,9 @@ def explain(model: TrainedModel, x: NDArray[np.float32], *, top: int = 3) -> lis
     contribs = model.contributions(x)
     groups = model.card.groups
     names = model.card.feature_names
-    unique = list(dict.fromkeys(groups))
-    index = {g: i for i, g in enumerate(unique)}
-    member = np.array([index[g] for g in groups], dtype=np.int64)
-    summed = np.zeros((x.shape[0], len(unique)), dtype=np.float64)
-    np.add.at(summed.T, member, contribs[:, :-1].T.astype(np.float64))
-    columns_of = {g: np.flatnonzero(member == i) for g, i in index.items()}
+    unique, summed = group_sums(contribs, groups)
+    member = np.array([unique.index(g) for g in groups], dtype=np.int64)
+    columns_of = {g: np.flatnonzero(member == i) for i, g in enumerate(unique)}
     out: list[Explanation] = []
     for r in range(x.shape[0]):
         row = summed[r]

@@ -22,9 +22,15 @@ import numpy as np
 import xgboost as xgb
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.linear_model import LogisticRegression
 
-from leadbridge.scoring.predictive.artifact import FeatureImportance, ModelCard, TrainedModel
+from leadbridge.scoring.predictive.artifact import (
+    FeatureImportance,
+    ModelCard,
+    TrainedModel,
+    contributions,
+    group_sums,
+    raw_probability,
+)
 from leadbridge.scoring.predictive.blend import DEFAULT_TIERS, Tier
 from leadbridge.scoring.predictive.calibration import (
     Calibrator,
@@ -34,10 +40,10 @@ from leadbridge.scoring.predictive.calibration import (
 from leadbridge.scoring.predictive.dataset import Dataset, TrainingDataError
 from leadbridge.scoring.predictive.drift import DriftReference
 from leadbridge.scoring.predictive.evaluation import evaluate
+from leadbridge.scoring.predictive.linear import LinearModel, fit_linear
 from leadbridge.scoring.predictive.tabular import TabularEncoder
 
 __all__ = [
-    "LogisticBaseline",
     "Split",
     "TrainConfig",
     "fit_booster",
@@ -74,6 +80,7 @@ class TrainConfig(BaseModel):
     min_level_count: int = Field(default=5, ge=1)
     level_frequency: bool = False
     level_rates: bool = False
+    linear_prior: bool = True
 
 
 @dataclass(frozen=True)
@@ -112,45 +119,17 @@ def split_rows(
     )
 
 
-class LogisticBaseline:
-    """Logistic regression on median-imputed, log-squashed, standardised features."""
-
-    def __init__(self, x: NDArray[np.float32], y: NDArray[np.integer], seed: int) -> None:
-        """Fit on the training rows."""
-        raw = x.astype(np.float64)
-        with np.errstate(all="ignore"):
-            medians = np.nanmedian(np.where(np.isnan(raw).all(axis=0), 0.0, raw), axis=0)
-        self._medians = np.nan_to_num(medians)
-        self._missing_cols = np.flatnonzero(np.isnan(raw).any(axis=0))
-        design = self._design(raw)
-        self._mean = design.mean(axis=0)
-        std = design.std(axis=0)
-        self._std = np.where(std > 0, std, 1.0)
-        self._model = LogisticRegression(C=1.0, max_iter=3000, random_state=seed)
-        self._model.fit((design - self._mean) / self._std, np.asarray(y, dtype=np.int64))
-
-    def _design(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
-        missing = np.isnan(raw[:, self._missing_cols]).astype(np.float64)
-        filled = np.where(np.isnan(raw), self._medians, raw)
-        squashed = np.sign(filled) * np.log1p(np.abs(filled))
-        return np.hstack([squashed, missing])
-
-    def predict(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Probability of the positive class."""
-        design = (self._design(x.astype(np.float64)) - self._mean) / self._std
-        return np.asarray(self._model.predict_proba(design)[:, 1], dtype=np.float64)
-
-
-def fit_logistic(train: Dataset, seed: int = 42) -> LogisticBaseline:
-    """The baseline every report compares against."""
-    return LogisticBaseline(train.x, train.y, seed)
+def fit_logistic(train: Dataset, seed: int = 42) -> LinearModel:
+    """The baseline every report compares against (unweighted, on the same features)."""
+    return fit_linear(train.x, train.y, seed=seed)
 
 
 @dataclass(frozen=True)
 class FittedBooster:
-    """A booster cut at its best round, with the calibration chosen on validation."""
+    """A booster cut at its best round, its linear prior, and the chosen calibration."""
 
     booster: xgb.Booster
+    prior: LinearModel | None
     calibrator: Calibrator
     calibration_scores: dict[str, float]
     best_iteration: int
@@ -158,18 +137,34 @@ class FittedBooster:
     params: dict[str, float | int | str]
 
 
+def _matrix(
+    x: NDArray[np.float32], y: NDArray[np.integer], prior: LinearModel | None
+) -> xgb.DMatrix:
+    margin = None if prior is None else prior.margin(x)
+    return xgb.DMatrix(x, label=y, missing=np.nan, base_margin=margin)
+
+
+def _positive_weight(y: NDArray[np.integer]) -> float:
+    positives = float(y.sum())
+    return (float(y.size) - positives) / positives
+
+
 def fit_booster(train: Dataset, config: TrainConfig) -> FittedBooster:
-    """Fit with early stopping on a validation fold, then choose the calibration."""
+    """Fit with early stopping on a validation fold, then choose the calibration.
+
+    With `config.linear_prior`, the baseline logistic regression is fitted first and
+    the trees boost from its log-odds (see `linear`): the model starts exactly where the
+    baseline ends, and early stopping decides how much the trees add.
+    """
     inner = split_rows(train.y, train.time, config.validation_fraction, config.seed + 1)
     fit_part, val_part = train.subset(inner.train), train.subset(inner.test)
-    positives = float(fit_part.y.sum())
-    negatives = float(fit_part.y.size) - positives
-    if positives == 0 or negatives == 0:
+    positives = int(fit_part.y.sum())
+    if positives == 0 or positives == fit_part.y.size:
         raise TrainingDataError(
             "the training rows before the validation fold hold a single class; "
             "need more history of both outcomes"
         )
-    spw = negatives / positives
+    spw = _positive_weight(fit_part.y)
     params: dict[str, float | int | str] = {
         "objective": "binary:logistic",
         "eval_metric": "auc",
@@ -185,9 +180,14 @@ def fit_booster(train: Dataset, config: TrainConfig) -> FittedBooster:
         "nthread": config.nthread,
         "seed": config.seed,
     }
-    dfit = xgb.DMatrix(fit_part.x, label=fit_part.y, missing=np.nan)
+
+    def prior_of(part: Dataset) -> LinearModel | None:
+        return fit_logistic(part, config.seed) if config.linear_prior else None
+
+    prior = prior_of(fit_part)
+    dfit = _matrix(fit_part.x, fit_part.y, prior)
     val_has_both = 0 < int(val_part.y.sum()) < val_part.y.size
-    evals = [(xgb.DMatrix(val_part.x, label=val_part.y, missing=np.nan), "validation")]
+    evals = [(_matrix(val_part.x, val_part.y, prior), "validation")]
     depths = config.depth_candidates if val_has_both and config.depth_candidates else ()
     best_auc = -1.0
     booster: xgb.Booster | None = None
@@ -209,7 +209,7 @@ def fit_booster(train: Dataset, config: TrainConfig) -> FittedBooster:
     if booster is None:  # pragma: no cover - the loop always runs at least once
         raise TrainingDataError("no model could be trained")
     booster = booster[: best + 1]
-    raw_val = np.asarray(booster.inplace_predict(val_part.x), dtype=np.float64)
+    raw_val = raw_probability(booster, prior, val_part.x)
     if config.calibration == "auto":
         calibrator, scores = choose_calibrator(raw_val, val_part.y, seed=config.seed)
     else:
@@ -217,12 +217,14 @@ def fit_booster(train: Dataset, config: TrainConfig) -> FittedBooster:
     if config.refit:
         # The validation fold is the most recent history under a time split: once it has
         # chosen the number of rounds, learn from it too (calibration keeps its fold).
-        spw = float((train.y == 0).sum()) / float(train.y.sum())
+        spw = _positive_weight(train.y)
         params["scale_pos_weight"] = spw
-        full = xgb.DMatrix(train.x, label=train.y, missing=np.nan)
+        prior = prior_of(train)
+        full = _matrix(train.x, train.y, prior)
         booster = xgb.train(params, full, num_boost_round=best + 1, verbose_eval=False)
     return FittedBooster(
         booster=booster,
+        prior=prior,
         calibrator=calibrator,
         calibration_scores=scores,
         best_iteration=best,
@@ -232,18 +234,16 @@ def fit_booster(train: Dataset, config: TrainConfig) -> FittedBooster:
 
 
 def _top_features(
-    booster: xgb.Booster, groups: tuple[str, ...], k: int = 10
+    fitted: FittedBooster, train: Dataset, k: int = 10, sample: int = 5000
 ) -> tuple[FeatureImportance, ...]:
-    """Source columns ranked by their share of the model's total gain."""
-    gains = booster.get_score(importance_type="total_gain")
-    by_group: dict[str, float] = {}
-    for key, gain in gains.items():
-        group = groups[int(key[1:])]
-        value = sum(gain) if isinstance(gain, list) else gain
-        by_group[group] = by_group.get(group, 0.0) + float(value)
+    """Source columns ranked by their share of the mean absolute contribution."""
+    rows = np.random.default_rng(0).permutation(train.n_rows)[:sample]
+    contribs = contributions(fitted.booster, fitted.prior, train.x[rows])
+    unique, summed = group_sums(contribs, train.groups)
+    by_group = dict(zip(unique, np.abs(summed).mean(axis=0).tolist(), strict=True))
     total = sum(by_group.values()) or 1.0
     ranked = sorted(by_group.items(), key=lambda item: -item[1])[:k]
-    return tuple(FeatureImportance(feature=g, gain_share=v / total) for g, v in ranked)
+    return tuple(FeatureImportance(feature=g, share=v / total) for g, v in ranked)
 
 
 def _as_datetime(seconds: float | None) -> datetime | None:
@@ -274,7 +274,7 @@ def train_dataset(
             f"only {train.n_rows} training rows; at least {cfg.min_rows} are needed"
         )
     fitted = fit_booster(train, cfg)
-    raw_test = np.asarray(fitted.booster.inplace_predict(test.x), dtype=np.float64)
+    raw_test = raw_probability(fitted.booster, fitted.prior, test.x)
     p_test = fitted.calibrator.apply(raw_test)
     baseline = fit_logistic(train, cfg.seed)
     report = evaluate(
@@ -293,6 +293,7 @@ def train_dataset(
         groups=train.groups,
         feature_set_version=feature_set_version,
         encoder=encoder,
+        prior=fitted.prior,
         calibrator=fitted.calibrator,
         calibration_scores=fitted.calibration_scores,
         params=fitted.params,
@@ -307,7 +308,7 @@ def train_dataset(
         positive=positive,
         excluded=excluded,
         dropped=dropped or {},
-        top_features=_top_features(fitted.booster, train.groups),
+        top_features=_top_features(fitted, train),
         report=report,
         drift_reference=DriftReference.from_matrix(train.x, train.feature_names),
         warnings=warnings,

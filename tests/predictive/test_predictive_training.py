@@ -100,3 +100,37 @@ def test_save_load_roundtrip_without_pickle(
     again = TrainedModel.load(directory)
     table = read_csv(leads_csv)
     np.testing.assert_allclose(evaluate_csv_rows(trained, table), evaluate_csv_rows(again, table))
+
+
+def test_trees_boost_from_the_stored_linear_prior(trained: TrainedModel, tmp_path: Path) -> None:
+    """The prior travels in the JSON card and its terms add exactly to TreeSHAP's."""
+    assert trained.card.prior is not None
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(50, len(trained.card.feature_names))).astype(np.float32)
+    x[::7, 0] = np.nan
+    contribs = trained.contributions(x).astype(np.float64)
+    raw = trained.predict_raw(x)
+    margin = np.log(raw / (1.0 - raw))
+    np.testing.assert_allclose(contribs.sum(axis=1), margin, atol=2e-3)
+    reloaded = TrainedModel.load(trained.save(tmp_path / "m"))
+    np.testing.assert_allclose(reloaded.predict(x), trained.predict(x), rtol=1e-6)
+    without = TrainedModel(trained.booster, trained.card.model_copy(update={"prior": None}))
+    assert not np.allclose(without.predict_raw(x), raw)
+
+
+def test_calibration_never_reorders_leads(trained: TrainedModel) -> None:
+    raw = np.linspace(0.001, 0.999, 2000)
+    calibrated = trained.card.calibrator.apply(raw)
+    assert np.all(np.diff(calibrated) > 0)
+
+
+def test_trees_alone_remain_available(leads_csv_maker, tmp_path: Path) -> None:
+    path = leads_csv_maker(tmp_path / "leads.csv", n=600)
+    model = train_csv(
+        path,
+        target="Converted",
+        positive="1",
+        config=TrainConfig(max_rounds=100, depth_candidates=(3,), linear_prior=False),
+    )
+    assert model.card.prior is None
+    assert (model.card.report.model.roc_auc or 0.0) > 0.75

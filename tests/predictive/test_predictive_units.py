@@ -2,10 +2,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from leadbridge.core.models import Outcome, OutcomeStatus
 from leadbridge.scoring.predictive.blend import BlendConfig, blend_many, blend_one
-from leadbridge.scoring.predictive.calibration import choose_calibrator
+from leadbridge.scoring.predictive.calibration import choose_calibrator, fit_calibrator
 from leadbridge.scoring.predictive.drift import DriftReference, drift_report, psi
 from leadbridge.scoring.predictive.evaluation import evaluate
 from leadbridge.scoring.predictive.leakage import deny_reason
@@ -88,6 +89,16 @@ def test_calibration_fixes_inflated_probabilities() -> None:
     assert cal.method in {"platt", "isotonic"}
     assert scores[cal.method] < scores["none"]
     assert abs(float(cal.apply(raw).mean()) - 0.1) < 0.02
+
+
+def test_isotonic_steps_keep_the_model_ranking() -> None:
+    rng = np.random.default_rng(1)
+    y = (rng.random(3000) < 0.2).astype(np.int8)
+    raw = np.clip(0.3 + 0.3 * y + rng.normal(0, 0.2, y.size), 0.0, 1.0)
+    cal = fit_calibrator("isotonic", raw, y)
+    grid = np.linspace(0.0, 1.0, 5001)
+    assert np.all(np.diff(cal.apply(grid)) > 0)
+    assert roc_auc_score(y, cal.apply(raw)) == pytest.approx(roc_auc_score(y, raw), abs=1e-12)
 
 
 def test_evaluation_hot_false_positive_share_and_rules() -> None:

@@ -154,6 +154,23 @@ def test_deletions_and_duplicate_rows_in_one_page(store: StateStore) -> None:
     assert store.source_ids(C) == ["1"]
 
 
+def test_an_unchanged_outcome_keeps_its_first_time(store: StateStore) -> None:
+    """Re-reading a record after our own write must not re-date its lost deal."""
+    t1, t2, t3 = T0, T0 + timedelta(days=3), T0 + timedelta(days=9)
+
+    def staged(status: OutcomeStatus, at: datetime) -> Outcome:
+        out = Outcome(lead_key="hs:1", status=status, at=at, source="hubspot")
+        store.stage_page(C, page([lead(1, at)], at, outcomes=(out,)))
+        [stored] = store.outcomes(C)
+        return stored
+
+    assert staged(OutcomeStatus.LOST, t2).at == t2
+    assert staged(OutcomeStatus.LOST, t3).at == t2  # same status re-read later: first time kept
+    assert staged(OutcomeStatus.LOST, t1).at == t1  # an earlier time is a correction: taken
+    won = staged(OutcomeStatus.WON, t3)
+    assert (won.status, won.at) == (OutcomeStatus.WON, t3)  # a new decision: its own time
+
+
 def test_long_identifiers_and_nul_bytes_are_stored(store: StateStore) -> None:
     """CRM ids and kinds have no length limit, and raw payloads may hold NUL bytes."""
     long_id = "x" * 600
