@@ -171,39 +171,31 @@ def train(
     With --connection the model is registered as a challenger in the state store's
     registry (promote it with `model retrain` or `model promote`); --out also saves it.
     """
+    registered: str | None = None
     if connection is not None:
         if csv is not None:
             raise _fail("give --csv or --connection, not both")
         model, registered = _train_connected(config, connection, register=registry is None)
-        payload = model.card.summary()
-        if registered:
-            payload["registered"] = registered
-        if registry:
-            stored = _guard(lambda: _registry(registry).register(model, name=name))
-            payload["registered"] = f"{name} {stored.card.version}"
-            model = stored
-        if out is not None:
-            payload["saved_to"] = str(_guard(lambda: _save(model, out)))
-        _print(payload, as_json)
-        return
-    path, tgt, pos = _require(csv, target, positive)
-    model = _guard(
-        lambda: train_csv(
-            path,
-            target=tgt,
-            positive=pos,
-            sep=sep,
-            exclude=_split(exclude),
-            time_column=time_column,
-            allow=_split(allow),
-            name=name,
+    else:
+        path, tgt, pos = _require(csv, target, positive)
+        model = _guard(
+            lambda: train_csv(
+                path,
+                target=tgt,
+                positive=pos,
+                sep=sep,
+                exclude=_split(exclude),
+                time_column=time_column,
+                allow=_split(allow),
+                name=name,
+            )
         )
-    )
     payload = model.card.summary()
     if registry:
         stored = _guard(lambda: _registry(registry).register(model, name=name))
-        payload["registered"] = f"{name} {stored.card.version}"
-        model = stored
+        registered, model = f"{name} {stored.card.version}", stored
+    if registered:
+        payload["registered"] = registered
     if out is not None:
         payload["saved_to"] = str(_guard(lambda: _save(model, out)))
     _print(payload, as_json)
