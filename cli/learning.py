@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from leadbridge.core.errors import ConfigError
 from leadbridge.core.models import Activity, Lead, Outcome
 from leadbridge.core.protocols import Scorer
@@ -37,29 +39,48 @@ __all__ = [
 ]
 
 
+POPULATION_SAMPLE = 20_000
+"""Live leads drawn for the drift check: PSI needs a sample, not the whole CRM."""
+
+
 @dataclass(frozen=True)
 class ConnectionHistory:
-    """Everything the state store knows about a connection's leads."""
+    """What training needs from the state store, without loading the whole CRM.
+
+    `leads` are the leads with an outcome (the training rows), `population` a seeded
+    sample of today's live leads (the drift check); `activities` cover both.
+    """
 
     leads: tuple[Lead, ...]
     activities: tuple[Activity, ...]
     outcomes: tuple[Outcome, ...]
+    population: tuple[Lead, ...]
 
 
-def connection_history(store: StateStore, connection: str) -> ConnectionHistory:
-    """The connection's live leads with their activities and outcomes."""
-    keys = store.lead_keys(connection)
-    if not keys:
+def connection_history(
+    store: StateStore, connection: str, *, sample: int = POPULATION_SAMPLE
+) -> ConnectionHistory:
+    """The connection's leads with outcomes, a sample of its live leads, their activities."""
+    live = store.lead_keys(connection)
+    if not live:
         raise ConfigError(
             f"no synced leads for connection {connection!r}: run `leadbridge sync` first",
             key=f"connection.{connection}",
         )
-    records = store.load_leads(connection, keys)
-    acts = store.load_activities(connection, keys)
+    outcomes = tuple(store.outcomes(connection))
+    alive = set(live)
+    decided = sorted({o.lead_key for o in outcomes} & alive)
+    rng = np.random.default_rng(0)
+    drawn = live if len(live) <= sample else rng.choice(live, size=sample, replace=False)
+    population = sorted(str(k) for k in drawn)
+    needed = sorted(set(decided) | set(population))
+    records = store.load_leads(connection, needed)
+    acts = store.load_activities(connection, needed)
     return ConnectionHistory(
-        leads=tuple(records[k].lead for k in keys if k in records),
-        activities=tuple(a for k in keys for a in acts.get(k, ())),
-        outcomes=tuple(store.outcomes(connection)),
+        leads=tuple(records[k].lead for k in decided if k in records),
+        activities=tuple(a for k in needed for a in acts.get(k, ())),
+        outcomes=outcomes,
+        population=tuple(records[k].lead for k in population if k in records),
     )
 
 
@@ -139,6 +160,7 @@ def retrain_connection(
         cold_start=_cold_start(settings),
         rules_scorer=rules,
         min_gain=settings.min_gain,
+        population=history.population,
     )
     if report.decision is not None and report.decision.promoted:
         store.mark_all_dirty(conn.name)

@@ -61,19 +61,25 @@ def run_feedback_cycle(
     cold_start: ColdStart | None = None,
     rules_scorer: Scorer | None = None,
     min_gain: float = 0.0,
+    population: Sequence[Lead] | None = None,
 ) -> FeedbackReport:
-    """Retrain, compare on recent outcomes, promote if better, and check drift."""
+    """Retrain, compare on recent outcomes, promote if better, and check drift.
+
+    `population` is today's leads for the drift check (e.g. a sample of the live
+    leads, whose activities are in `activities`); by default, `leads`.
+    """
     cfg = config or TrainConfig()
     champion = registry.champion(name)
     drift = None
     rows = history_rows(leads, activities, outcomes)
     split = split_rows(rows.y, rows.cut, cfg.test_fraction, cfg.seed) if rows.y.size else None
     if champion is not None and champion.card.drift_reference is not None:
-        keys = [lead.key for lead in leads]
+        today = leads if population is None else population
+        keys = [lead.key for lead in today]
         live = build_features(
-            LeadColumns.from_leads(leads),
+            LeadColumns.from_leads(today),
             ActivityColumns.from_activities(activities, keys),
-            np.full(len(leads), as_of.timestamp()),
+            np.full(len(today), as_of.timestamp()),
         )
         recent_y = recent_p = None
         if split is not None and champion.card.kind == "activity":

@@ -18,7 +18,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from leadbridge.cli.learning import connection_scorer, retrain_connection
+from leadbridge.cli.learning import connection_history, connection_scorer, retrain_connection
 from leadbridge.cli.model import register
 from leadbridge.cli.wiring import build_scorer, run_connection
 from leadbridge.emulators.hubspot import HubSpotEmulator, HubSpotLimits, generate_portal
@@ -175,6 +175,14 @@ def test_below_the_outcome_threshold_the_rules_stand_alone(setup: Setup) -> None
     cfg = setup.config()
     store = open_store(cfg.state)
     try:
+        # Training reads the decided leads and a sample of the rest, not the whole CRM.
+        history = connection_history(store, "hs", sample=100)
+        decided = {o.lead_key for o in history.outcomes}
+        assert {lead.key for lead in history.leads} == decided & set(store.lead_keys("hs"))
+        assert len(history.population) == 100
+        assert 0 < len(history.leads) < store.count_leads("hs")
+        wanted = {lead.key for lead in (*history.leads, *history.population)}
+        assert {a.lead_key for a in history.activities} <= wanted
         report = retrain_connection(cfg, cfg.connection[0], store, as_of=datetime.now(UTC))
         assert report.cold_start is not None
         assert "100000 needed" in report.cold_start
