@@ -113,37 +113,49 @@ def main() -> None:
     y = (rng.random(20_000) < 1 / (1 + np.exp(-(2 * intent - 2)))).astype(np.int8)
     split = split_rows(y, None, 0.2, 42)
     full = Dataset(x=x, y=y, feature_names=feature_names(), groups=feature_groups())
-    model = train_dataset(
-        full.subset(split.train),
-        full.subset(split.test),
-        split="stratified",
-        config=TrainConfig(depth_candidates=(4,)),
-        kind="activity",
-    )
-    print(
-        f"model: {model.card.best_iteration + 1} rounds, "
-        f"test ROC AUC {model.card.report.model.roc_auc:.3f}"
-    )
+    # The default model boosts from a linear prior and may need few trees; trees alone
+    # need hundreds: both are timed, and the slower one is the figure that counts.
+    models = {
+        prior: train_dataset(
+            full.subset(split.train),
+            full.subset(split.test),
+            split="stratified",
+            config=TrainConfig(depth_candidates=(4,), linear_prior=prior),
+            kind="activity",
+        )
+        for prior in (True, False)
+    }
+    for prior, trained in models.items():
+        print(
+            f"model ({'linear prior + trees' if prior else 'trees alone'}): "
+            f"{trained.card.best_iteration + 1} rounds, "
+            f"test ROC AUC {trained.card.report.model.roc_auc:.3f}"
+        )
 
     leads, acts, _ = generate(args.leads, args.per_lead, rng)
     rules = rng.integers(0, 100, args.leads).astype(np.float64)
     print(f"scoring {args.leads:,} leads with {acts.lead_index.size:,} activities")
     config = BlendConfig()
-    started = time.perf_counter()
-    feature_seconds = 0.0
-    scores = np.empty(args.leads, dtype=np.int64)
-    for lo in range(0, args.leads, args.batch):
-        hi = min(lo + args.batch, args.leads)
-        part_leads, part_acts = subset(leads, acts, lo, hi)
-        t = time.perf_counter()
-        features = build_features(part_leads, part_acts, np.full(hi - lo, NOW))
-        feature_seconds += time.perf_counter() - t
-        scores[lo:hi] = blend_many(model.predict(features), rules[lo:hi], config)
-    total = time.perf_counter() - started
-    rate = args.leads / total * 60
-    print(
-        f"vectorised: {total:.2f} s ({feature_seconds:.2f} s features) -> {rate:,.0f} leads/minute"
-    )
+    rates: list[float] = []
+    for prior, trained in models.items():
+        started = time.perf_counter()
+        feature_seconds = 0.0
+        scores = np.empty(args.leads, dtype=np.int64)
+        for lo in range(0, args.leads, args.batch):
+            hi = min(lo + args.batch, args.leads)
+            part_leads, part_acts = subset(leads, acts, lo, hi)
+            t = time.perf_counter()
+            features = build_features(part_leads, part_acts, np.full(hi - lo, NOW))
+            feature_seconds += time.perf_counter() - t
+            scores[lo:hi] = blend_many(trained.predict(features), rules[lo:hi], config)
+        total = time.perf_counter() - started
+        rates.append(args.leads / total * 60)
+        print(
+            f"vectorised, {'linear prior + trees' if prior else 'trees alone'}: {total:.2f} s "
+            f"({feature_seconds:.2f} s features) -> {rates[-1]:,.0f} leads/minute"
+        )
+    rate = min(rates)
+    model = models[True]
 
     k = args.baseline_leads
     first = subset(leads, acts, 0, k)  # a fair loop: each lead's rows found in O(1)
