@@ -31,7 +31,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from leadbridge.core.errors import ConfigError
 from leadbridge.scoring.predictive.blend import BlendConfig
@@ -84,6 +85,16 @@ class PredictiveSettings(_Strict):
     retrain_cron: str | None = "0 3 * * *"
     min_gain: float = Field(default=0.0, ge=0.0, le=1.0)
     top_factors: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("retrain_cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                CronTrigger.from_crontab(value, timezone="UTC")
+            except ValueError as exc:
+                raise ValueError(f"invalid cron expression: {exc}") from None
+        return value
 
 
 class ConnectionConfig(_Strict):

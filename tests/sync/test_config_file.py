@@ -54,6 +54,16 @@ def test_good_config_resolves_relative_paths(tmp_path: Path) -> None:
         ),
         (GOOD + '[[connection]]\nname = "hs"\ncrm = "hubspot"\n', None, "unique"),
         (GOOD.replace('name = "hs"', 'name = "bad name!"'), "connection[0].name", "pattern"),
+        (
+            GOOD + '[predictive]\nenabled = true\nretrain_cron = "0 25 * * *"\n',
+            "predictive.retrain_cron",
+            "invalid cron expression",
+        ),
+        (
+            GOOD + '[predictive]\nblend = { mode = "average" }\n',
+            "predictive.blend.mode",
+            "rules_floor",
+        ),
     ],
 )
 def test_mistakes_name_file_and_key(

@@ -16,7 +16,8 @@ import pytest
 from leadbridge.core.errors import ConfigError
 from leadbridge.emulators.hubspot import HubSpotEmulator, HubSpotLimits, generate_portal
 from leadbridge.sync.config import ConnectionConfig
-from leadbridge.sync.daemon import Daemon
+from leadbridge.scoring.predictive.feedback import FeedbackReport
+from leadbridge.sync.daemon import Daemon, RetrainSetup
 from leadbridge.sync.engine import SyncReport
 
 
@@ -64,6 +65,19 @@ def test_invalid_cron_is_a_config_error() -> None:
             [ConnectionConfig(name="x", crm="hubspot", cron="not a cron")],
             lambda c, s: _report(c.name),
         )
+
+
+def test_invalid_retrain_cron_names_the_predictive_key() -> None:
+    def never(conn: ConnectionConfig) -> FeedbackReport:
+        raise AssertionError("not scheduled, never run")
+
+    with pytest.raises(ConfigError, match="cron") as caught:
+        Daemon(
+            [ConnectionConfig(name="x", crm="hubspot")],
+            lambda c, s: _report(c.name),
+            retrain=RetrainSetup("61 * * * *", never),
+        )
+    assert caught.value.key == "predictive.retrain_cron"
 
 
 @pytest.mark.slow
