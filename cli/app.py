@@ -179,9 +179,12 @@ def daemon(
     """
     from leadbridge.cli.learning import retrain_connection
     from leadbridge.cli.wiring import build_scorer, open_webhook_handler, run_connection
+    from leadbridge.privacy.config import load_settings
+    from leadbridge.privacy.registry import PrivacyRegistry
+    from leadbridge.privacy.retention import enforce_retention
     from leadbridge.scoring.predictive.feedback import FeedbackReport
     from leadbridge.sync.config import ConnectionConfig, load_config
-    from leadbridge.sync.daemon import Daemon, RetrainSetup, WebhookSetup
+    from leadbridge.sync.daemon import Chore, Daemon, RetrainSetup, WebhookSetup
     from leadbridge.sync.engine import SyncReport
     from leadbridge.sync.metrics import DaemonMetrics
     from leadbridge.sync.state import open_store
@@ -239,6 +242,14 @@ def daemon(
         if predictive.enabled and predictive.retrain_cron
         else None
     )
+    policy = load_settings(config).privacy.retention
+
+    def retention() -> str:
+        done = enforce_retention(store, policy, registry=PrivacyRegistry(store.engine))
+        rows = ", ".join(f"{n} {kind}" for kind, n in done.deleted.items() if n) or "no rows"
+        return f"deleted {rows}; {done.files_deleted} files"
+
+    chores = [Chore("retention", policy.schedule, retention)] if policy.schedule else []
     service = cfg.daemon if port is None else cfg.daemon.model_copy(update={"port": port})
     try:
         Daemon(
@@ -250,6 +261,7 @@ def daemon(
             store=store,
             metrics=metrics,
             retrain=retraining,
+            chores=chores,
         ).serve_forever()
     finally:
         store.close()

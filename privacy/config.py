@@ -8,6 +8,7 @@
     salesforce_permanent = true            # erasure skips the recycle bin (Bulk hardDelete)
     [privacy.retention]
     dead_letters_days = 90
+    schedule = "30 2 * * *"                # the daemon enforces it nightly (UTC)
     [privacy.connections.hubspot-main]
     country = "DE"                         # where this CRM account stores data
 
@@ -33,7 +34,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leadbridge.core.errors import ConfigError
-from leadbridge.sync.config import LeadbridgeConfig, ScoringChoice
+from leadbridge.sync.config import CronText, LeadbridgeConfig, ScoringChoice
 
 __all__ = [
     "AuditSettings",
@@ -69,6 +70,8 @@ class RetentionPolicy(_Strict):
     exports_days: float | None = Field(30.0, gt=0)
     cache_days: float | None = Field(30.0, gt=0)
     cache_dirs: tuple[str, ...] = ()
+    schedule: CronText | None = "30 2 * * *"
+    """When `leadbridge daemon` enforces this policy (UTC crontab); None: only by command."""
 
 
 class ConnectionPrivacy(_Strict):

@@ -289,10 +289,17 @@ def render_markdown(record: ProcessingRecord) -> str:
         ]
     out += ["## Retention", "", "| data | kept for |", "|---|---|"]
     for key, value in record.retention.items():
-        if key == "cache_dirs":
+        if not key.endswith("_days"):
             continue
         shown = "kept" if value is None else f"{value:g} days"
         out.append(f"| {key.removesuffix('_days').replace('_', ' ')} | {shown} |")
+    schedule = record.retention.get("schedule")
+    out += [
+        "",
+        f"Enforced by `leadbridge daemon` on the UTC schedule `{schedule}`."
+        if schedule
+        else "Enforced when `leadbridge privacy retention` runs.",
+    ]
     out += ["", "## Security measures (GDPR Art. 32, nFADP Art. 8)", ""]
     out += [f"- {m}" for m in record.security_measures]
     return "\n".join(out) + "\n"

@@ -29,10 +29,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from leadbridge.core.errors import ConfigError
 from leadbridge.scoring.predictive.blend import BlendConfig
@@ -40,12 +40,25 @@ from leadbridge.sync.webhooks.config import ServiceSettings, WebhookSettings
 
 __all__ = [
     "ConnectionConfig",
+    "CronText",
     "LeadbridgeConfig",
     "PredictiveSettings",
     "ScoringChoice",
     "load_config",
     "resolve_env",
 ]
+
+
+def _valid_cron(value: str) -> str:
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"invalid cron expression: {exc}") from None
+    return value
+
+
+CronText = Annotated[str, AfterValidator(_valid_cron)]
+"""A five-field crontab (UTC), checked when the file loads."""
 
 
 class _Strict(BaseModel):
@@ -82,19 +95,9 @@ class PredictiveSettings(_Strict):
     blend: BlendConfig = Field(default_factory=BlendConfig)
     min_outcomes: int = Field(default=200, ge=2)
     min_per_class: int = Field(default=20, ge=1)
-    retrain_cron: str | None = "0 3 * * *"
+    retrain_cron: CronText | None = "0 3 * * *"
     min_gain: float = Field(default=0.0, ge=0.0, le=1.0)
     top_factors: int = Field(default=3, ge=1, le=10)
-
-    @field_validator("retrain_cron")
-    @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                CronTrigger.from_crontab(value, timezone="UTC")
-            except ValueError as exc:
-                raise ValueError(f"invalid cron expression: {exc}") from None
-        return value
 
 
 class ConnectionConfig(_Strict):

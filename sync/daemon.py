@@ -14,6 +14,9 @@ beats the champion on recent outcomes, and flags drift (log, metrics, ``/health`
 runs outside the connection's lock -- it only reads the mirror -- and a promotion drops
 the cached webhook handler so the next event scores with the new champion.
 
+`chores` are daemon-wide tasks on their own crontab, such as enforcing the retention
+policy (GDPR storage limitation) every night.
+
 With `service` settings the daemon also serves ``/health`` (JSON; 200 healthy, 503 not),
 ``/metrics`` (Prometheus) and, with `webhooks`, ``POST /webhooks/<connection>``, whose
 events a dispatcher thread turns into fresh scores within seconds.
@@ -47,7 +50,14 @@ from leadbridge.sync.webhooks.receivers import Endpoint, WebhookReceiver
 from leadbridge.sync.webhooks.refresh import EventHandler
 from leadbridge.sync.webhooks.service import HttpService, build_app
 
-__all__ = ["Daemon", "RetrainConnection", "RetrainSetup", "RunConnection", "WebhookSetup"]
+__all__ = [
+    "Chore",
+    "Daemon",
+    "RetrainConnection",
+    "RetrainSetup",
+    "RunConnection",
+    "WebhookSetup",
+]
 
 log = logging.getLogger("leadbridge.daemon")
 
@@ -78,6 +88,22 @@ class RetrainSetup:
     run: RetrainConnection
 
 
+@dataclass(frozen=True)
+class Chore:
+    """A daemon-wide task on a UTC crontab; `run` returns a one-line summary for the log."""
+
+    name: str
+    cron: str
+    run: Callable[[], str]
+
+
+def _crontab(expression: str, key: str) -> CronTrigger:
+    try:
+        return CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as exc:
+        raise ConfigError(f"invalid cron expression: {exc}", key=key) from None
+
+
 class Daemon:
     """Schedules every connection, serves health/metrics/webhooks, stops cleanly."""
 
@@ -94,6 +120,7 @@ class Daemon:
         metrics: DaemonMetrics | None = None,
         dispatch: bool = True,
         retrain: RetrainSetup | None = None,
+        chores: Sequence[Chore] = (),
     ) -> None:
         if not connections:
             raise ConfigError("no [[connection]] to run", key="connection")
@@ -117,12 +144,7 @@ class Daemon:
         for conn in self.connections:
             trigger: IntervalTrigger | CronTrigger
             if conn.cron:
-                try:
-                    trigger = CronTrigger.from_crontab(conn.cron, timezone="UTC")
-                except ValueError as exc:
-                    raise ConfigError(
-                        f"invalid cron expression: {exc}", key=f"connection.{conn.name}.cron"
-                    ) from None
+                trigger = _crontab(conn.cron, f"connection.{conn.name}.cron")
                 self._periods[conn.name] = _cron_period_s(trigger)
             else:
                 minutes = conn.every_minutes or default_every_minutes
@@ -143,6 +165,17 @@ class Daemon:
             )
         if retrain is not None:
             self._schedule_retrain(retrain)
+        for chore in chores:
+            self.scheduler.add_job(
+                self._chore_job,
+                _crontab(chore.cron, f"{chore.name}.schedule"),
+                args=[chore],
+                id=f"chore:{chore.name}",
+                name=chore.name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )
         self.metrics.attach(
             store=store,
             backlog=webhooks.queue.oldest_pending if webhooks else None,
@@ -177,12 +210,7 @@ class Daemon:
             self.http = HttpService(app, host=service.host, port=service.port)
 
     def _schedule_retrain(self, retrain: RetrainSetup) -> None:
-        try:
-            trigger = CronTrigger.from_crontab(retrain.cron, timezone="UTC")
-        except ValueError as exc:
-            raise ConfigError(
-                f"invalid cron expression: {exc}", key="predictive.retrain_cron"
-            ) from None
+        trigger = _crontab(retrain.cron, "predictive.retrain_cron")
         for conn in self.connections:
             self.scheduler.add_job(
                 self._retrain_job,
@@ -238,6 +266,18 @@ class Daemon:
                 self._drop_handler(conn.name)
         if report.drift is not None and report.drift.flagged:
             log.warning("%s: model drift: %s", conn.name, "; ".join(report.drift.messages))
+
+    def _chore_job(self, chore: Chore) -> None:
+        if self.stop_event.is_set():
+            return
+        try:
+            summary = chore.run()
+        except LeadbridgeError as exc:
+            log.error("%s failed: %s", chore.name, exc)
+            self.metrics.chore_done(chore.name, ok=False)
+            return
+        log.info("%s: %s", chore.name, summary)
+        self.metrics.chore_done(chore.name, ok=True)
 
     def _drop_handler(self, connection: str) -> None:
         with self._handlers_lock:

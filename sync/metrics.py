@@ -147,6 +147,18 @@ class DaemonMetrics:
             ["connection"],
             registry=r,
         )
+        self.chores = Counter(
+            "leadbridge_chores",
+            "Daemon-wide scheduled tasks (e.g. retention), by status.",
+            ["chore", "status"],
+            registry=r,
+        )
+        self.chore_success = Gauge(
+            "leadbridge_chore_last_success_timestamp_seconds",
+            "When each daemon-wide task last succeeded (Unix time).",
+            ["chore"],
+            registry=r,
+        )
         self._lock = threading.Lock()
         self._feedback: dict[str, dict[str, Any]] = {}
         self._last: dict[str, LastRun] = {}
@@ -225,6 +237,12 @@ class DaemonMetrics:
                 "drift_flagged": None if drift is None else drift.flagged,
                 "drift": [] if drift is None else list(drift.messages),
             }
+
+    def chore_done(self, chore: str, *, ok: bool) -> None:
+        """Count a daemon-wide task's run."""
+        self.chores.labels(chore, "ok" if ok else "failed").inc()
+        if ok:
+            self.chore_success.labels(chore).set(datetime.now(UTC).timestamp())
 
     def feedback_failed(self, connection: str) -> None:
         """A feedback cycle that raised."""

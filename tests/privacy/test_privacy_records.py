@@ -164,6 +164,7 @@ def test_ropa_from_config_and_the_cli(tmp_path):
     markdown = render_markdown(record)
     assert "| hs | hubspot | api-eu1.hubapi.com |" in markdown
     assert "dead letters | 90 days" in markdown
+    assert "Enforced by `leadbridge daemon` on the UTC schedule `30 2 * * *`." in markdown
 
     import typer
 

@@ -8,17 +8,20 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from leadbridge.core.errors import ConfigError
 from leadbridge.emulators.hubspot import HubSpotEmulator, HubSpotLimits, generate_portal
-from leadbridge.sync.config import ConnectionConfig
+from leadbridge.privacy.config import RetentionPolicy
+from leadbridge.privacy.retention import enforce_retention
 from leadbridge.scoring.predictive.feedback import FeedbackReport
-from leadbridge.sync.daemon import Daemon, RetrainSetup
+from leadbridge.sync.config import ConnectionConfig
+from leadbridge.sync.daemon import Chore, Daemon, RetrainSetup
 from leadbridge.sync.engine import SyncReport
+from leadbridge.sync.state import open_store
 
 
 def _report(name: str) -> SyncReport:
@@ -132,3 +135,43 @@ overlap_s = 0
         store.close()
         written = {w.object_id for w in hs.ledger.writes() if w.status < 300}
         assert written <= recorded
+
+
+def test_retention_chore_runs_on_its_crontab_and_is_counted(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "state.db")
+    try:
+        old = datetime.now(UTC) - timedelta(days=400)
+        run_id = store.begin_run("x", "full", old)
+        store.finish_run(run_id, "ok", "{}")
+        store.begin_run("x", "incremental", datetime.now(UTC))
+        policy = RetentionPolicy(runs_days=180)
+        summaries: list[str] = []
+
+        def retention() -> str:
+            done = enforce_retention(store, policy)
+            summaries.append(f"{done.deleted.get('runs', 0)} runs")
+            return summaries[-1]
+
+        daemon = Daemon(
+            [ConnectionConfig(name="x", crm="hubspot", every_minutes=60)],
+            lambda c, s: _report(c.name),
+            chores=[Chore("retention", "30 2 * * *", retention)],
+        )
+        job = daemon.scheduler.get_job("chore:retention")
+        assert job is not None
+        assert "hour='2', minute='30'" in str(job.trigger)
+        daemon.start(run_now=False)
+        try:
+            job.modify(next_run_time=datetime.now(UTC))
+            deadline = time.monotonic() + 20
+            while not summaries and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.2)
+        finally:
+            daemon.stop()
+        assert summaries == ["1 runs"]
+        assert [r["mode"] for r in store.runs("x")] == ["incremental"]
+        text = daemon.metrics.render().decode()
+        assert 'leadbridge_chores_total{chore="retention",status="ok"} 1.0' in text
+    finally:
+        store.close()
