@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from leadbridge.audit.log import open_audit_log
+from leadbridge.audit.log import AuditLog, open_audit_log
 from leadbridge.cli.auth import open_token_store, token_store_path
 from leadbridge.cli.learning import connection_scorer
 from leadbridge.connectors import create_connector
@@ -69,6 +69,27 @@ def build_connector(
     return create_connector(conn.crm, settings, file=config_file, **runtime)
 
 
+def _guards(
+    config_file: str, store: StateStore, connector: Connector
+) -> tuple[AuditLog, PrivacyFilter]:
+    """What every run that writes needs: the audit log, and the suppression/objection filter."""
+    settings = load_settings(config_file)
+    audit = open_audit_log(
+        settings.audit.db,
+        key_dir=Path(settings.audit.key_dir),
+        export_dir=Path(settings.audit.checkpoints) if settings.audit.checkpoints else None,
+    )
+    try:
+        fingerprints = Fingerprinter(
+            load_privacy_key(Path(settings.privacy.key_dir)), region=settings.privacy.default_region
+        )
+    except BaseException:
+        audit.close()
+        raise
+    privacy = PrivacyFilter(PrivacyRegistry(store.engine), fingerprints, system=connector.name)
+    return audit, privacy
+
+
 def run_connection(
     config: LeadbridgeConfig,
     conn: ConnectionConfig,
@@ -84,17 +105,9 @@ def run_connection(
     """One sync run of one connection (scored as of `as_of`, default now)."""
     own_store = store is None
     state = store or open_store(config.state)
-    settings = load_settings(config_file)
     connector = build_connector(config, conn, config_file=config_file, store=state)
-    audit = open_audit_log(
-        settings.audit.db,
-        key_dir=Path(settings.audit.key_dir),
-        export_dir=Path(settings.audit.checkpoints) if settings.audit.checkpoints else None,
-    )
+    audit, privacy = _guards(config_file, state, connector)
     try:
-        fingerprints = Fingerprinter(
-            load_privacy_key(Path(settings.privacy.key_dir)), region=settings.privacy.default_region
-        )
         engine = SyncEngine(
             connector,
             connection_scorer(config, conn, state, build_scorer(config.scoring)),
@@ -104,7 +117,7 @@ def run_connection(
             stop=stop,
             clock=(lambda: as_of) if as_of is not None else utcnow,
             audit=audit,
-            page_filter=PrivacyFilter(PrivacyRegistry(state.engine), fingerprints),
+            page_filter=privacy,
         )
         return engine.run(full=full)
     finally:
@@ -143,7 +156,11 @@ def boma_message_action(connector: RestConnector) -> MessageAction:
 def open_webhook_handler(
     config: LeadbridgeConfig, conn: ConnectionConfig, *, config_file: str, store: StateStore
 ) -> LeadRefresher:
-    """What the daemon runs for a connection's webhook events: refresh and score those leads."""
+    """What the daemon runs for a connection's webhook events: refresh and score those leads.
+
+    The same guards as a scheduled run: erased people stay out, objecting people stay
+    unscored, and every write lands in the audit log.
+    """
     connector = build_connector(config, conn, config_file=config_file, store=store)
     if not isinstance(connector, SupportsWriteBack):
         raise ConfigError(
@@ -155,6 +172,11 @@ def open_webhook_handler(
         if isinstance(connector, RestConnector) and connector.profile.messages is not None
         else None
     )
+    try:
+        audit, privacy = _guards(config_file, store, connector)
+    except BaseException:
+        connector.close()
+        raise
     return LeadRefresher(
         connector,
         connection_scorer(config, conn, store, build_scorer(config.scoring)),
@@ -162,4 +184,7 @@ def open_webhook_handler(
         connection=conn.name,
         lookup=lookup,
         messages=messages,
+        audit=audit,
+        page_filter=privacy,
+        on_close=audit.close,
     )

@@ -30,7 +30,7 @@ from leadbridge.privacy.objection import ObjectionResult, record_objection
 from leadbridge.privacy.registry import PrivacyRegistry, PrivacyRequest
 from leadbridge.privacy.retention import RetentionReport, enforce_retention
 from leadbridge.privacy.ropa import ProcessingRecord, build_record
-from leadbridge.privacy.suppression import GuardedConnector, PrivacyFilter
+from leadbridge.privacy.suppression import PrivacyFilter
 from leadbridge.sync.config import resolve_env
 from leadbridge.sync.state import StateStore, open_store
 
@@ -127,13 +127,12 @@ class PrivacyService:
 
     # -- the privacy filter the sync applies ----------------------------------------------
 
-    def filter(self) -> PrivacyFilter:
-        """The page filter that keeps erased people out and objecting people unscored."""
-        return PrivacyFilter(self.registry, self.fp)
+    def filter(self, system: str | None = None) -> PrivacyFilter:
+        """The sync's page filter: erased people kept out, objecting people unscored.
 
-    def guard(self, connector: Connector) -> GuardedConnector:
-        """`connector` with the privacy filter applied to every page it reads."""
-        return GuardedConnector(connector, self.filter())
+        `system` is the connector's name, so rejected records match by their record id.
+        """
+        return PrivacyFilter(self.registry, self.fp, system=system)
 
     # -- requests -----------------------------------------------------------------------
 

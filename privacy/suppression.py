@@ -9,36 +9,37 @@
   CRM says, so the engine stops scoring them and clears their written score (GDPR
   Art. 21(2)-(3): an objection to profiling for direct marketing is absolute).
 
-`GuardedConnector` applies the filter by wrapping a connector, which needs no change in
-the engine: ``connector = GuardedConnector(connector, PrivacyFilter(registry, fp))``.
+The sync engine takes it as its ``page_filter``; `system` names the CRM (the connector's
+name) so rejected records are matched by their record id too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
-from leadbridge.core.models import Bookmark, FieldSpec, Lead, Page, ScoreWrite, WriteResult
-from leadbridge.core.protocols import CallStats, Connector, SupportsReadBack, SupportsWriteBack
+from leadbridge.core.models import Lead, Page
 from leadbridge.privacy.identity import Fingerprinter
 from leadbridge.privacy.registry import PrivacyRegistry
 
-__all__ = ["GuardedConnector", "PrivacyFilter"]
+__all__ = ["PrivacyFilter"]
 
 
 class PrivacyFilter:
     """Drops suppressed people from a page and flags objecting ones."""
 
-    def __init__(self, registry: PrivacyRegistry, fingerprints: Fingerprinter) -> None:
+    def __init__(
+        self, registry: PrivacyRegistry, fingerprints: Fingerprinter, *, system: str | None = None
+    ) -> None:
         self.registry = registry
         self.fp = fingerprints
+        self.system = system
         self.dropped = 0
 
     def is_suppressed(self, lead: Lead) -> bool:
         """True when any identifier of `lead` belongs to an erased person."""
         return bool(self.registry.marked("suppressed", self.fp.of_lead(lead)))
 
-    def __call__(self, page: Page, *, system: str | None = None) -> Page:
+    def __call__(self, page: Page) -> Page:
         """The page without suppressed people, objecting people flagged."""
+        system = self.system
         lead_fps = {lead.key: self.fp.of_lead(lead) for lead in page.leads}
         key_fps = {
             key: self.fp.lead_key(key)
@@ -89,53 +90,3 @@ class PrivacyFilter:
                 "rejects": rejects,
             }
         )
-
-
-class GuardedConnector:
-    """A connector whose pages pass through a `PrivacyFilter`; everything else delegates.
-
-    It offers write-back, read-back and call statistics exactly when the wrapped
-    connector does (empty echo streams and zero counts otherwise, which the engine treats
-    as "nothing to read back" and "nothing counted").
-    """
-
-    def __init__(self, inner: Connector, privacy: PrivacyFilter) -> None:
-        if not isinstance(inner, SupportsWriteBack):
-            raise TypeError(f"connector {inner.name!r} cannot write back")
-        self.inner = inner
-        self.writer: SupportsWriteBack = inner
-        self.privacy = privacy
-        self.name = inner.name
-
-    @property
-    def max_batch(self) -> int:
-        return self.writer.max_batch
-
-    @property
-    def echo_streams(self) -> Sequence[str]:
-        return tuple(self.inner.echo_streams) if isinstance(self.inner, SupportsReadBack) else ()
-
-    def check(self) -> None:
-        self.inner.check()
-
-    def streams(self) -> Sequence[str]:
-        return self.inner.streams()
-
-    def read(self, stream: str, since: Bookmark | None) -> Iterator[Page]:
-        for page in self.inner.read(stream, since):
-            yield self.privacy(page, system=self.name)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def ensure_fields(self, fields: Sequence[FieldSpec]) -> None:
-        self.writer.ensure_fields(fields)
-
-    def write(self, batch: Sequence[ScoreWrite]) -> WriteResult:
-        return self.writer.write(batch)
-
-    def calls(self) -> dict[str, int]:
-        return self.inner.calls() if isinstance(self.inner, CallStats) else {}
-
-    def min_calls(self) -> dict[str, int]:
-        return self.inner.min_calls() if isinstance(self.inner, CallStats) else {}

@@ -121,7 +121,10 @@ class LeadRefresher:
         messages: MessageAction | None = None,
         audit: AuditSink | None = None,
         actor: str = "leadbridge-webhook",
+        page_filter: Callable[[Page], Page] | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
+        """`page_filter` and `audit` as for a scheduled run; `on_close` releases them."""
         self.connector = connector
         self.scorer = scorer
         self.store = store
@@ -130,6 +133,8 @@ class LeadRefresher:
         self.messages = messages
         self.audit = audit
         self.actor = actor
+        self.page_filter = page_filter
+        self._on_close = on_close
 
     def handle(self, events: Sequence[InboundEvent], stop: threading.Event) -> HandleResult:
         """Post analysed messages, then re-read and score the leads the events name."""
@@ -167,10 +172,13 @@ class LeadRefresher:
             actor=self.actor,
             decay_sweep_s=None,
             read_back=connector is self.connector,
+            page_filter=self.page_filter,
         )
 
     def close(self) -> None:
         self.connector.close()
+        if self._on_close is not None:
+            self._on_close()
 
 
 def _ordered(ids: Iterator[str] | Sequence[str]) -> list[str]:

@@ -192,13 +192,15 @@ def config(tmp: Path, crms: dict[str, Any]) -> dict[str, Any]:
 def sync_all(service: PrivacyService, audit: AuditLog, names: list[str]) -> None:
     scorer = RulesScorer(load_config("omnichannel"))
     for name in names:
+        connector = service.connectors(name)
         engine = SyncEngine(
-            service.guard(service.connectors(name)),
+            connector,
             scorer,
             service.store,
             connection=name,
             audit=audit,
             clock=lambda: AS_OF,
+            page_filter=service.filter(connector.name),
         )
         try:
             report = engine.run()

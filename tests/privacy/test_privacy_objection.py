@@ -52,13 +52,15 @@ def service_for(tmp: Path, hs: HubSpotEmulator, audit: AuditLog) -> PrivacyServi
 
 
 def sync(service: PrivacyService, audit: AuditLog):
+    connector = service.connectors("hs")
     engine = SyncEngine(
-        service.guard(service.connectors("hs")),
+        connector,
         RulesScorer(load_config("omnichannel")),
         service.store,
         connection="hs",
         audit=audit,
         clock=lambda: AS_OF,
+        page_filter=service.filter(connector.name),
     )
     try:
         report = engine.run()
