@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from leadbridge.core.database import database_url, safe_url
 from leadbridge.core.errors import StateError
 
 __all__ = [
@@ -91,23 +92,13 @@ def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def create_audit_engine(target: str | Path) -> sa.Engine:
     """An engine for a SQLAlchemy URL or a SQLite file path (its folder created if needed)."""
-    url = str(target)
-    if "://" not in url:
-        path = Path(url).expanduser()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StateError(
-                f"cannot create the audit folder {path.parent}: {exc.strerror}"
-            ) from exc
-        url = f"sqlite:///{path}"
+    url = database_url(target, what="audit store")
     try:
-        parsed = sa.make_url(url)
-        if parsed.drivername in ("postgresql", "postgres"):
-            parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3: the shipped driver
-        engine = sa.create_engine(parsed)
+        engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
-        raise StateError(f"invalid audit store URL: {exc}") from exc
+        raise StateError(
+            f"unusable audit store {safe_url(url)}: {exc.__class__.__name__}"
+        ) from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", sqlite_pragmas)
     return engine

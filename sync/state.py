@@ -21,7 +21,6 @@ commit order; readers never wait.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,6 +34,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from leadbridge.core.database import database_url, redact_password, safe_url
 from leadbridge.core.errors import StateError
 from leadbridge.core.models import (
     Activity,
@@ -264,7 +264,7 @@ class StateStore:
                 self._check_version(conn)
         except sa.exc.SQLAlchemyError as exc:
             raise StateError(
-                f"cannot open state store {_safe_url(engine.url)}: {_one_line(exc)}"
+                f"cannot open state store {safe_url(engine.url)}: {_one_line(exc)}"
             ) from None
 
     # -- setup ----------------------------------------------------------------------
@@ -986,61 +986,13 @@ def _one_line(exc: BaseException) -> str:
     return f"{inner.__class__.__name__}: {first}" if first else inner.__class__.__name__
 
 
-def _safe_url(url: str | sa.URL) -> str:
-    """A URL fit for a message: the password masked; an unparsable one is not shown."""
-    if isinstance(url, sa.URL):
-        return url.render_as_string(hide_password=True)
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except (sa.exc.ArgumentError, ValueError):
-        return "(an unparsable URL)"  # where a password would be is unknown
-
-
-def _redact(message: str, url: str) -> str:
-    """Drop the URL's password from a driver message, should the driver echo it."""
-    try:
-        password = sa.make_url(url).password
-    except (sa.exc.ArgumentError, ValueError):
-        match = re.search(r"://[^/:@]*:([^@/]*)@", url)
-        password = match.group(1) if match else None
-    return message.replace(str(password), "***") if password else message
-
-
-_URL_HINT = "expected a file path, sqlite:///path or postgresql://user:password@host/db"
-
-
-def _engine_url(target: str | Path) -> sa.URL:
-    """Parse a store location; plain ``postgresql://`` means the psycopg (3) driver."""
-    text = str(target)
-    if "://" not in text:
-        path = Path(text).expanduser()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StateError(
-                f"cannot create the state folder {path.parent}: {exc.strerror}"
-            ) from None
-        return sa.URL.create("sqlite", database=str(path))
-    try:
-        url = sa.make_url(text)
-    except (sa.exc.ArgumentError, ValueError):
-        raise StateError(f"invalid state store URL: {_URL_HINT}") from None
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    if url.get_backend_name() not in ("sqlite", "postgresql"):
-        raise StateError(
-            f"unsupported state store {_safe_url(url)}: use a SQLite file or a PostgreSQL URL"
-        )
-    return url
-
-
 def open_store(target: str | Path) -> StateStore:
     """Open (creating if needed) a store from a SQLAlchemy URL or a SQLite file path.
 
     SQLite files and ``postgresql[+psycopg]://user:pass@host/db`` URLs are supported; a
     bad URL or an unreachable server is a one-line `StateError` without the password.
     """
-    url = _engine_url(target)
+    url = database_url(target, what="state store")
     options: dict[str, Any] = {}
     if url.get_backend_name() == "postgresql":
         # Threads share a pool; a connection the server dropped is replaced, not reused.
@@ -1050,8 +1002,8 @@ def open_store(target: str | Path) -> StateStore:
     try:
         engine = sa.create_engine(url, **options)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        message = _redact(_one_line(exc), str(target))
-        raise StateError(f"cannot use state store {_safe_url(url)}: {message}") from None
+        message = redact_password(_one_line(exc), str(target))
+        raise StateError(f"cannot use state store {safe_url(url)}: {message}") from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
@@ -1059,4 +1011,4 @@ def open_store(target: str | Path) -> StateStore:
         return StateStore(engine)
     except StateError as exc:
         engine.dispose()
-        raise StateError(_redact(str(exc), str(target))) from None
+        raise StateError(redact_password(str(exc), str(target))) from None

@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, Integer, String, Text, create_engine, select
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from leadbridge.core.database import database_url, safe_url
 from leadbridge.core.errors import ScoringError, StateError
 from leadbridge.scoring.extraction.amounts import CURRENCIES
 from leadbridge.scoring.extraction.extractor import Extractor
@@ -134,11 +134,11 @@ class CorrectionStore:
     def __init__(self, path: Path | str = DEFAULT_STORE) -> None:
         target = str(path)
         try:
-            self._engine = create_engine(_url(target))
+            self._engine = create_engine(database_url(target, what="corrections store"))
             _Base.metadata.create_all(self._engine)
         except (SQLAlchemyError, ImportError) as exc:
             raise StateError(
-                f"cannot open corrections store {_safe_url(target)}: {exc.__class__.__name__}"
+                f"cannot open corrections store {safe_url(target)}: {exc.__class__.__name__}"
             ) from None
 
     def close(self) -> None:
@@ -225,41 +225,6 @@ class CorrectionStore:
 def _utc(value: datetime) -> datetime:
     """SQLite hands datetimes back naive; PostgreSQL in the session's zone. Both are UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-_URL_HINT = "expected a file path or postgresql://user:password@host/database"
-
-
-def _url(target: str) -> URL:
-    """A SQLAlchemy URL for a file path, ``":memory:"`` or a database URL."""
-    if "://" not in target:
-        if target != ":memory:":
-            path = Path(target).expanduser()
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StateError(
-                    f"cannot create the corrections folder {path.parent}: {exc.strerror}"
-                ) from None
-            target = str(path)
-        return URL.create("sqlite", database=target)
-    try:
-        url = make_url(target)
-    except (ArgumentError, ValueError):
-        raise StateError(f"invalid corrections store URL: {_URL_HINT}") from None
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")  # psycopg 3, the driver leadbridge ships
-    return url
-
-
-def _safe_url(target: str) -> str:
-    """The location for a message: the password masked; an unparsable URL is not shown."""
-    if "://" not in target:
-        return target
-    try:
-        return make_url(target).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "(an unparsable URL)"  # where a password would be is unknown
 
 
 def retrain(

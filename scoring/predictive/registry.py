@@ -39,10 +39,10 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from leadbridge.core.database import database_url, safe_url
 from leadbridge.core.errors import ScoringError, StateError
 from leadbridge.scoring.predictive.artifact import TrainedModel
 from leadbridge.scoring.predictive.evaluation import metrics
@@ -163,23 +163,6 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _url(location: str) -> URL:
-    """A database URL; plain ``postgresql://`` means psycopg 3, the driver leadbridge ships."""
-    url = make_url(location)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    return url
-
-
-def _safe_url(location: str | URL) -> str:
-    """The location for a message: the password masked; an unparsable URL is not shown."""
-    try:
-        url = location if isinstance(location, URL) else make_url(location)
-    except (ArgumentError, ValueError):
-        return "(an unparsable URL)"  # where a password would be is unknown
-    return url.render_as_string(hide_password=True)
-
-
 class ModelRegistry:
     """Versioned models in the state store; accepts an `Engine` or a database URL."""
 
@@ -188,11 +171,15 @@ class ModelRegistry:
         where = engine if isinstance(engine, str) else engine.url
         self._owns_engine = isinstance(engine, str)
         try:
-            self.engine = create_engine(_url(engine)) if isinstance(engine, str) else engine
+            self.engine = (
+                create_engine(database_url(engine, what="model registry"))
+                if isinstance(engine, str)
+                else engine
+            )
             _Base.metadata.create_all(self.engine)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StateError(
-                f"model registry {_safe_url(where)} unusable: {exc.__class__.__name__}"
+                f"model registry {safe_url(where)} unusable: {exc.__class__.__name__}"
             ) from None
 
     def close(self) -> None:
