@@ -5,8 +5,8 @@ CRMs needs more: every field as the vendor stores it, lookups by id and by a mat
 field, idempotent creates (upsert on an external-id field, so a create re-sent after a
 crash finds the record it already made), deletes, merges, and the field catalogue to
 check a mapping against. Connectors implement `RecordStore` in their own modules
-(``connectors/<crm>/records.py``) with their own small dataclasses; these protocols only
-fix the shape, so `sync` never imports a concrete connector.
+(``connectors/<crm>/records.py``), returning the plain values of `core.records`; these
+protocols only fix the shape, so `sync` never imports a concrete connector.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -24,14 +24,12 @@ from leadbridge.connectors.hubspot.search import IncrementalSearch, SearchFilter
 from leadbridge.connectors.hubspot.writeback import GROUP_LABEL, GROUP_NAME
 from leadbridge.core.errors import MalformedResponse, ValidationRejected
 from leadbridge.core.models import FieldSpec, ScoreWrite, WriteResult
+from leadbridge.core.records import RecordField, Upserted, VendorRecord
 
 __all__ = [
     "ENGAGEMENT_FIELDS",
     "HubSpotActivity",
-    "HubSpotRecord",
     "HubSpotRecords",
-    "PropertyInfo",
-    "Upserted",
 ]
 
 BASE = "/crm/v3/objects/contacts"
@@ -73,37 +71,6 @@ _TYPES = {
 
 
 @dataclass(frozen=True)
-class HubSpotRecord:
-    """One contact: its properties as HubSpot stores them (strings)."""
-
-    id: str
-    fields: Mapping[str, Any]
-    modified_at: datetime
-    merged_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PropertyInfo:
-    """One contact property from the properties API."""
-
-    name: str
-    type: str
-    writable: bool
-    unique: bool = False
-    custom: bool = False
-
-
-@dataclass(frozen=True)
-class Upserted:
-    """Outcome of a ``batch/upsert``, keyed by the id-property values sent."""
-
-    ids: dict[str, str] = field(default_factory=dict)
-    created: frozenset[str] = frozenset()
-    failed: dict[str, str] = field(default_factory=dict)
-    calls: int = 0
-
-
-@dataclass(frozen=True)
 class HubSpotActivity:
     """One engagement and the contacts it is associated with."""
 
@@ -124,14 +91,14 @@ def _ns(value: Any) -> Any:
     return value
 
 
-def _record(item: Mapping[str, Any]) -> HubSpotRecord:
+def _record(item: Mapping[str, Any]) -> VendorRecord:
     props = item.get("properties")
     if not isinstance(props, dict) or not item.get("id"):
         raise MalformedResponse("a contact needs 'id' and 'properties'", connector="hubspot")
     stamp = parse_instant_ms(props.get("lastmodifieddate") or item.get("updatedAt"))
     merged = tuple(i for i in str(props.get(MERGED) or "").split(";") if i)
     modified = datetime.fromtimestamp((stamp or 0) / 1000, tz=UTC)
-    return HubSpotRecord(str(item["id"]), props, modified, merged)
+    return VendorRecord(str(item["id"]), props, modified, merged)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -165,13 +132,13 @@ class HubSpotRecords:
 
     # -- schema ---------------------------------------------------------------------
 
-    def describe(self) -> dict[str, PropertyInfo]:
+    def describe(self) -> dict[str, RecordField]:
         """Every contact property (one call)."""
         data = self._call("GET", "/crm/v3/properties/contacts", "setup")
-        out: dict[str, PropertyInfo] = {}
+        out: dict[str, RecordField] = {}
         for item in data.get("results", []) if isinstance(data, dict) else []:
             meta = item.get("modificationMetadata") or {}
-            out[str(item["name"])] = PropertyInfo(
+            out[str(item["name"])] = RecordField(
                 name=str(item["name"]),
                 type=str(item.get("type", "string")),
                 writable=not bool(meta.get("readOnlyValue")) and not item.get("calculated"),
@@ -219,7 +186,7 @@ class HubSpotRecords:
 
     # -- reads ----------------------------------------------------------------------
 
-    def scan(self, fields: Sequence[str], since: datetime | None) -> Iterator[list[HubSpotRecord]]:
+    def scan(self, fields: Sequence[str], since: datetime | None) -> Iterator[list[VendorRecord]]:
         """Contacts modified at or after `since`, oldest first (search, windowed)."""
         props = [*dict.fromkeys([*fields, MERGED])]
 
@@ -248,7 +215,7 @@ class HubSpotRecords:
                 for h in hits
             ]
 
-    def fetch(self, ids: Sequence[str], fields: Sequence[str]) -> dict[str, HubSpotRecord]:
+    def fetch(self, ids: Sequence[str], fields: Sequence[str]) -> dict[str, VendorRecord]:
         """Live contacts by id (``batch/read``, 100 per call)."""
         return self._batch_read([i for i in ids if i.isdigit()], fields, None)
 
@@ -259,8 +226,8 @@ class HubSpotRecords:
 
     def _batch_read(
         self, ids: Sequence[str], fields: Sequence[str], id_property: str | None
-    ) -> dict[str, HubSpotRecord]:
-        out: dict[str, HubSpotRecord] = {}
+    ) -> dict[str, VendorRecord]:
+        out: dict[str, VendorRecord] = {}
         props = [*dict.fromkeys([*fields, MERGED])]
         for chunk in _chunks(list(dict.fromkeys(ids)), MAX_BATCH):
             body: dict[str, Any] = {"inputs": [{"id": i} for i in chunk], "properties": props}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +24,9 @@ from leadbridge.connectors.salesforce.client import CONNECTOR, SalesforceApi
 from leadbridge.connectors.salesforce.mapping import parse_instant
 from leadbridge.core.errors import APIError, MalformedResponse, MappingError, PermanentAPIError
 from leadbridge.core.models import FieldSpec, ScoreWrite, WriteResult
+from leadbridge.core.records import RecordField, Upserted, VendorRecord
 
-__all__ = ["SObjectField", "SalesforceRecord", "SalesforceRecords", "Upserted"]
+__all__ = ["SalesforceRecords"]
 
 MAX_BATCH = 200
 _IN_CHUNK = 150
@@ -37,37 +37,6 @@ _METADATA: dict[str, dict[str, Any]] = {
     "enumeration": {"type": "Text", "length": 255},
     "text": {"type": "LongTextArea", "length": 32768, "visibleLines": 5},
 }
-
-
-@dataclass(frozen=True)
-class SalesforceRecord:
-    """One record: its fields as the REST API returns them."""
-
-    id: str
-    fields: Mapping[str, Any]
-    modified_at: datetime
-    merged_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SObjectField:
-    """One field from ``describe``."""
-
-    name: str
-    type: str
-    writable: bool
-    unique: bool = False
-    custom: bool = False
-
-
-@dataclass(frozen=True)
-class Upserted:
-    """Outcome of a Collections upsert, keyed by the external-id values sent."""
-
-    ids: dict[str, str] = field(default_factory=dict)
-    created: frozenset[str] = frozenset()
-    failed: dict[str, str] = field(default_factory=dict)
-    calls: int = 0
 
 
 def _soql_time(moment: datetime) -> str:
@@ -119,12 +88,12 @@ class SalesforceRecords:
                 return
             data = self.api.http.call("GET", str(next_url), category=category)  # type: ignore[arg-type]
 
-    def _record(self, row: Mapping[str, Any]) -> SalesforceRecord:
+    def _record(self, row: Mapping[str, Any]) -> VendorRecord:
         stamp = parse_instant(row.get("LastModifiedDate") or row.get("SystemModstamp"), "modified")
         if not row.get("Id") or stamp is None:
             raise MappingError("a record needs Id and LastModifiedDate")
         fields = {k: v for k, v in row.items() if k != "attributes"}
-        return SalesforceRecord(str(row["Id"]), fields, stamp)
+        return VendorRecord(str(row["Id"]), fields, stamp)
 
     def _select(self, fields: Sequence[str]) -> str:
         wanted = [*dict.fromkeys(["Id", "LastModifiedDate", *fields])]
@@ -132,13 +101,13 @@ class SalesforceRecords:
 
     # -- schema ---------------------------------------------------------------------
 
-    def describe(self) -> dict[str, SObjectField]:
+    def describe(self) -> dict[str, RecordField]:
         """The object's fields (one ``describe`` call)."""
         data = self._call("GET", f"/sobjects/{self.object_name}/describe", "setup")
-        out: dict[str, SObjectField] = {}
+        out: dict[str, RecordField] = {}
         for item in data.get("fields", []) if isinstance(data, dict) else []:
             name = str(item["name"])
-            out[name] = SObjectField(
+            out[name] = RecordField(
                 name=name,
                 type=str(item.get("type", "string")),
                 writable=bool(item.get("updateable") or item.get("createable")),
@@ -215,30 +184,28 @@ class SalesforceRecords:
 
     # -- reads ----------------------------------------------------------------------
 
-    def scan(
-        self, fields: Sequence[str], since: datetime | None
-    ) -> Iterator[list[SalesforceRecord]]:
+    def scan(self, fields: Sequence[str], since: datetime | None) -> Iterator[list[VendorRecord]]:
         """Records modified at or after `since`, ``SystemModstamp`` ascending."""
         where = f" WHERE SystemModstamp >= {_soql_time(since)}" if since is not None else ""
         soql = f"{self._select(fields)}{where} ORDER BY SystemModstamp, Id"
         for rows in self._query(soql):
             yield [self._record(r) for r in rows]
 
-    def fetch(self, ids: Sequence[str], fields: Sequence[str]) -> dict[str, SalesforceRecord]:
+    def fetch(self, ids: Sequence[str], fields: Sequence[str]) -> dict[str, VendorRecord]:
         """Live records by id (``WHERE Id IN``, 150 ids per query)."""
         return self._where_in("Id", list(dict.fromkeys(ids)), fields)
 
     def find(
         self, field: str, values: Sequence[str], fields: Sequence[str]
-    ) -> dict[str, SalesforceRecord]:
+    ) -> dict[str, VendorRecord]:
         """Live records by `field` value (lower-cased keys)."""
         found = self._where_in(field, [v for v in dict.fromkeys(values) if v], [*fields, field])
         return {str(r.fields.get(field) or "").lower(): r for r in found.values()}
 
     def _where_in(
         self, column: str, values: list[str], fields: Sequence[str]
-    ) -> dict[str, SalesforceRecord]:
-        out: dict[str, SalesforceRecord] = {}
+    ) -> dict[str, VendorRecord]:
+        out: dict[str, VendorRecord] = {}
         for chunk in _chunks(values, _IN_CHUNK):
             listed = ", ".join(_quote(v) for v in chunk)
             for rows in self._query(f"{self._select(fields)} WHERE {column} IN ({listed})"):
