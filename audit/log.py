@@ -65,6 +65,7 @@ from leadbridge.audit.schema import (
     personal_table,
 )
 from leadbridge.audit.subjects import SubjectVault
+from leadbridge.core.database import create_tables
 from leadbridge.core.errors import ConfigError, StateError
 from leadbridge.core.models import AuditEvent
 
@@ -110,7 +111,7 @@ class AuditLog:
         self._lock = threading.RLock()
         try:
             if create:
-                metadata.create_all(engine)
+                create_tables(engine, metadata)
                 self.origin = self._origin(origin)
             else:
                 self.origin = self._existing_origin()

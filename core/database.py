@@ -15,7 +15,10 @@ import sqlalchemy as sa
 
 from leadbridge.core.errors import StateError
 
-__all__ = ["database_url", "redact_password", "safe_url"]
+__all__ = ["create_tables", "database_url", "redact_password", "safe_url"]
+
+DDL_LOCK = 0x6C625F7374617465
+"""The PostgreSQL advisory lock every leadbridge schema creation takes ("lb_state")."""
 
 _HINT = "expected a file path, sqlite:///path or postgresql://user:password@host/db"
 
@@ -48,6 +51,23 @@ def database_url(target: str | Path, *, what: str) -> sa.URL:
             f"unsupported {what} {safe_url(url)}: use a SQLite file or a PostgreSQL URL"
         )
     return url
+
+
+def create_tables(target: sa.Engine | sa.Connection, metadata: sa.MetaData) -> None:
+    """Create the missing tables of `metadata`, one process at a time on PostgreSQL.
+
+    Several workers (or a daemon and a CLI) starting together would all see a table
+    missing and all CREATE it; PostgreSQL then refuses all but one with a unique
+    violation in its catalogue. One transaction-scoped advisory lock, shared by every
+    store, makes them take turns. With a `Connection`, its transaction holds the lock.
+    """
+    if isinstance(target, sa.Engine):
+        with target.begin() as conn:
+            create_tables(conn, metadata)
+        return
+    if target.dialect.name == "postgresql":
+        target.execute(sa.select(sa.func.pg_advisory_xact_lock(DDL_LOCK)))
+    metadata.create_all(target)
 
 
 def safe_url(url: str | sa.URL) -> str:

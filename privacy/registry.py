@@ -23,6 +23,7 @@ from uuid import uuid4
 import orjson
 import sqlalchemy as sa
 
+from leadbridge.core.database import create_tables
 from leadbridge.core.errors import StateError
 
 __all__ = ["MarkKind", "PrivacyRegistry", "PrivacyRequest", "RequestKind", "RequestStatus"]
@@ -96,7 +97,7 @@ class PrivacyRegistry:
         self.engine = engine
         self._writer = engine.execution_options(lb_write=True)  # the store's write lock
         try:
-            metadata.create_all(engine)
+            create_tables(engine, metadata)
         except sa.exc.SQLAlchemyError as exc:
             raise StateError(f"cannot create the privacy tables: {exc.__class__.__name__}") from exc
 

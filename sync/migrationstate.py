@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from leadbridge.core.database import create_tables
 from leadbridge.core.errors import StateError
 
 __all__ = ["Item", "MigrationState"]
@@ -83,7 +84,7 @@ class MigrationState:
         self.run = run
         self._lock = threading.Lock()
         try:
-            metadata.create_all(engine)
+            create_tables(engine, metadata)
         except sa.exc.SQLAlchemyError as exc:
             raise StateError(
                 f"cannot create the migration tables: {exc.__class__.__name__}"

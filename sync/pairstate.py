@@ -27,6 +27,7 @@ from typing import Any, Literal
 import orjson
 import sqlalchemy as sa
 
+from leadbridge.core.database import create_tables
 from leadbridge.core.errors import StateError
 from leadbridge.mappings.transforms import Canonical
 
@@ -152,7 +153,7 @@ class PairState:
         self.pair = pair
         self._lock = threading.Lock()
         try:
-            metadata.create_all(engine)
+            create_tables(engine, metadata)
         except sa.exc.SQLAlchemyError as exc:
             raise StateError(f"cannot create the bisync tables: {exc.__class__.__name__}") from exc
 

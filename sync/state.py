@@ -34,7 +34,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from leadbridge.core.database import database_url, redact_password, safe_url
+from leadbridge.core.database import create_tables, database_url, redact_password, safe_url
 from leadbridge.core.errors import StateError
 from leadbridge.core.models import (
     Activity,
@@ -178,7 +178,6 @@ class DirtySnapshot:
 
 
 _SEQ_PREFIX = "dirty_seq:"
-_LOCK_ALL_DDL = 0x6C625F7374617465  # pg_advisory_xact_lock key for schema creation ("lb_state")
 
 
 def _seq_key(connection: str) -> str:
@@ -257,10 +256,7 @@ class StateStore:
         self._writer = engine.execution_options(lb_write=True)
         try:
             with self._writer.begin() as conn:
-                if conn.dialect.name == "postgresql":
-                    # Several workers starting together must not race to CREATE TABLE.
-                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_ALL_DDL)))
-                metadata.create_all(conn)
+                create_tables(conn, metadata)
                 self._check_version(conn)
         except sa.exc.SQLAlchemyError as exc:
             raise StateError(

@@ -14,6 +14,7 @@ from typing import Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 
+from leadbridge.core.database import create_tables
 from leadbridge.core.errors import StateError
 
 __all__ = ["Outcome", "WorkerRun", "WorkerRunLog"]
@@ -67,7 +68,7 @@ class WorkerRunLog:
     def ensure_schema(self) -> None:
         """Create the table if missing (callers serialise this across processes)."""
         try:
-            _metadata.create_all(self.engine, checkfirst=True)
+            create_tables(self.engine, _metadata)
         except sa.exc.SQLAlchemyError as exc:
             raise StateError(f"cannot create worker run table: {exc.__class__.__name__}") from None
 

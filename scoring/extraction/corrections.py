@@ -24,7 +24,7 @@ from sqlalchemy import DateTime, Integer, String, Text, create_engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from leadbridge.core.database import database_url, safe_url
+from leadbridge.core.database import create_tables, database_url, safe_url
 from leadbridge.core.errors import ScoringError, StateError
 from leadbridge.scoring.extraction.amounts import CURRENCIES
 from leadbridge.scoring.extraction.extractor import Extractor
@@ -135,7 +135,7 @@ class CorrectionStore:
         target = str(path)
         try:
             self._engine = create_engine(database_url(target, what="corrections store"))
-            _Base.metadata.create_all(self._engine)
+            create_tables(self._engine, _Base.metadata)
         except (SQLAlchemyError, ImportError) as exc:
             raise StateError(
                 f"cannot open corrections store {safe_url(target)}: {exc.__class__.__name__}"

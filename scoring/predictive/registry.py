@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from leadbridge.core.database import database_url, safe_url
+from leadbridge.core.database import create_tables, database_url, safe_url
 from leadbridge.core.errors import ScoringError, StateError
 from leadbridge.scoring.predictive.artifact import TrainedModel
 from leadbridge.scoring.predictive.evaluation import metrics
@@ -176,7 +176,7 @@ class ModelRegistry:
                 if isinstance(engine, str)
                 else engine
             )
-            _Base.metadata.create_all(self.engine)
+            create_tables(self.engine, _Base.metadata)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StateError(
                 f"model registry {safe_url(where)} unusable: {exc.__class__.__name__}"

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from leadbridge.core.database import create_tables
 from leadbridge.core.errors import StateError
 from leadbridge.sync.webhooks.events import InboundEvent
 
@@ -79,7 +80,7 @@ class EventQueue:
         self.engine = engine
         self._lock = threading.Lock()
         try:
-            metadata.create_all(engine)
+            create_tables(engine, metadata)
         except sa.exc.SQLAlchemyError as exc:
             raise StateError(f"cannot open the webhook queue: {exc.__class__.__name__}") from exc
 

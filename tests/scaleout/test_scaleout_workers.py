@@ -168,7 +168,9 @@ def test_three_workers_sync_twenty_connections_and_survive_a_killed_worker(
     after = [r for r in every if r.job_id == killed.job_id and r.id != killed.id]
     assert [r.outcome for r in every if r.id == killed.id] == ["lost"]
     assert any(r.outcome == "ok" and r.worker in ("w2", "w3") for r in after)
-    assert all(r.outcome in ("ok", "lost", "busy") for r in every), [r.outcome for r in every]
+    assert all(r.outcome in ("ok", "lost", "busy") for r in every), [
+        (r.connection, r.worker, r.outcome, r.detail) for r in every if r.outcome != "ok"
+    ]
 
     store = open_store(pg_url)
     try:
