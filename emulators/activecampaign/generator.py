@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 
 from leadbridge.emulators.activecampaign.account import Account, Contact
-from leadbridge.emulators.common.fakedata import fake_person
+from leadbridge.emulators.common.fakedata import fake_person, poisson, weighted
 
 __all__ = [
     "ACTIVITY_TYPES",
@@ -101,27 +101,6 @@ STAGES = {
 SOURCES = ("organic", "paid_search", "email", "social", "referral", "event", "direct")
 
 
-def _count(rng: random.Random, mean: float) -> int:
-    """A Poisson draw (Knuth), small means only."""
-    if mean <= 0:
-        return 0
-    limit, k, p = 2.718281828459045**-mean, 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
-
-
-def _weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
-    roll, acc = rng.random() * sum(w for _, w in options), 0.0
-    for name, weight in options:
-        acc += weight
-        if roll <= acc:
-            return name
-    return options[-1][0]
-
-
 def _when(rng: random.Random, after: int, end: int) -> int:
     """A moment between `after` and `end`, skewed towards recent."""
     return after + int(max(end - after, 1) * (rng.random() ** 0.7))
@@ -144,7 +123,7 @@ def _activity(account: Account, rng: random.Random, contact: Contact, tier: str,
         ("reply", replies),
         ("form", forms),
     ):
-        for _ in range(_count(rng, mean)):
+        for _ in range(poisson(rng, mean)):
             feed(kind, _when(rng, contact.cdate, end))
     contact.sentcnt = len(account.activities.get(contact.id, []))
     if rng.random() < 0.03:
@@ -154,12 +133,12 @@ def _activity(account: Account, rng: random.Random, contact: Contact, tier: str,
         contact.bounced_hard = True
     if rng.random() < 0.1:
         feed("note", _when(rng, contact.cdate, end))
-    for _ in range(_count(rng, visits)):
-        page = _weighted(rng, PAGE_WEIGHTS[tier])
+    for _ in range(poisson(rng, visits)):
+        page = weighted(rng, PAGE_WEIGHTS[tier])
         at = _when(rng, contact.cdate, end)
         account.add_tracking(contact.id, "visit", SITE + rng.choice(PAGES[page]), at)
         stamps.append(at)
-    for _ in range(_count(rng, events)):
+    for _ in range(poisson(rng, events)):
         at = _when(rng, contact.cdate, end)
         account.add_tracking(contact.id, rng.choice(EVENTS), "", at)
         stamps.append(at)
@@ -189,7 +168,7 @@ def generate_activecampaign(
             account.add_field_rel(spec.id, 0)
         for serial in range(n_leads):
             person = fake_person(rng, serial)
-            tier = _weighted(rng, TIERS)
+            tier = weighted(rng, TIERS)
             created = start + int((end - start - DAY_S) * rng.random())
             email = person.email
             spoil = serial % 500 == 250

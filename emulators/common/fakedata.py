@@ -11,7 +11,16 @@ import random
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Locale", "Person", "fake_company", "fake_person", "pick_locale", "slugify"]
+__all__ = [
+    "Locale",
+    "Person",
+    "fake_company",
+    "fake_person",
+    "pick_locale",
+    "poisson",
+    "slugify",
+    "weighted",
+]
 
 FIRST_NAMES: dict[str, tuple[str, ...]] = {
     "fr": (
@@ -420,3 +429,25 @@ def fake_person(rng: random.Random, serial: int) -> Person:
         industry=rng.choice(INDUSTRIES),
         locale=locale,
     )
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw (Knuth), small means only."""
+    if mean <= 0:
+        return 0
+    limit, k, p = 2.718281828459045**-mean, 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
+    """One name from (name, weight) pairs, drawn with a single `rng.random()`."""
+    roll, acc = rng.random() * sum(w for _, w in options), 0.0
+    for name, weight in options:
+        acc += weight
+        if roll <= acc:
+            return name
+    return options[-1][0]

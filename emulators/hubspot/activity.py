@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from leadbridge.emulators.common.fakedata import Person, slugify
+from leadbridge.emulators.common.fakedata import Person, poisson, slugify, weighted
 from leadbridge.emulators.common.timefmt import to_iso_ms
 from leadbridge.emulators.hubspot.catalog import DISPOSITION_BY_LABEL, custom_event_type
 from leadbridge.emulators.hubspot.portal import Portal, WebEvent
@@ -26,7 +26,6 @@ __all__ = [
     "SITE",
     "TIERS",
     "ActivityBuilder",
-    "weighted",
 ]
 
 SITE = "https://www.alpenlead.ch"
@@ -116,27 +115,6 @@ NOTES = (
 )
 
 
-def _count(rng: random.Random, mean: float) -> int:
-    """A Poisson draw (Knuth), small means only."""
-    if mean <= 0:
-        return 0
-    limit, k, p = 2.718281828459045**-mean, 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
-
-
-def weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
-    roll, acc = rng.random() * sum(w for _, w in options), 0.0
-    for name, weight in options:
-        acc += weight
-        if roll <= acc:
-            return name
-    return options[-1][0]
-
-
 class ActivityBuilder:
     """Synthesises one portal's activity; holds the rng and the running event sequence."""
 
@@ -179,15 +157,15 @@ class ActivityBuilder:
         rng, cid, created = self.rng, record.id, record.created_ms
         pv, opens, clicks, forms, webinar, social = EVENT_MEANS[tier]
         out: list[WebEvent] = []
-        sessions = max(1, _count(rng, pv / 2.2))
-        for _ in range(_count(rng, pv)):
+        sessions = max(1, poisson(rng, pv / 2.2))
+        for _ in range(poisson(rng, pv)):
             session = f"{cid}-{rng.randrange(sessions)}"
             out.append(self.page_view(cid, tier, self.when(created), session))
 
         def campaign() -> str:
             return str(rng.randint(100_000, 100_050))
 
-        for _ in range(_count(rng, opens)):
+        for _ in range(poisson(rng, opens)):
             out.append(
                 self.event(
                     "e_opened_marketing_email",
@@ -196,7 +174,7 @@ class ActivityBuilder:
                     {"hs_email_campaign_id": campaign(), "hs_email_subject": rng.choice(SUBJECTS)},
                 )
             )
-        for _ in range(_count(rng, clicks)):
+        for _ in range(poisson(rng, clicks)):
             kind = weighted(rng, PAGE_WEIGHTS[tier])
             out.append(
                 self.event(
@@ -210,7 +188,7 @@ class ActivityBuilder:
                     },
                 )
             )
-        for _ in range(_count(rng, forms)):
+        for _ in range(poisson(rng, forms)):
             title = rng.choice(FORMS)
             out.append(
                 self.event(
@@ -251,7 +229,7 @@ class ActivityBuilder:
                             {"webinar_name": name, "question": "Does it integrate with our CRM?"},
                         )
                     )
-        for _ in range(_count(rng, social)):
+        for _ in range(poisson(rng, social)):
             action = rng.choice(
                 ("social_followed", "social_followed", "social_commented", "social_messaged")
             )
@@ -302,7 +280,7 @@ class ActivityBuilder:
                 modified_ms=min(at + rng.randint(0, HOUR_MS), self.end),
             )
 
-        for _ in range(_count(rng, sent)):
+        for _ in range(poisson(rng, sent)):
             at = self.when(record.created_ms)
             subject = rng.choice(SUBJECTS)
             add(
@@ -334,7 +312,7 @@ class ActivityBuilder:
                         "hs_email_from_email": person.email,
                     },
                 )
-        for _ in range(_count(rng, calls)):
+        for _ in range(poisson(rng, calls)):
             outcome = rng.choices(
                 (
                     "Connected",
@@ -365,7 +343,7 @@ class ActivityBuilder:
                     "hs_call_body": body,
                 },
             )
-        for _ in range(_count(rng, meetings)):
+        for _ in range(poisson(rng, meetings)):
             at = self.when(record.created_ms)
             outcome = rng.choices(
                 ("COMPLETED", "SCHEDULED", "NO_SHOW", "CANCELED", "RESCHEDULED"),
@@ -383,6 +361,6 @@ class ActivityBuilder:
                     "hs_meeting_location": rng.choice(("Zoom", "Teams", person.locale.city)),
                 },
             )
-        for _ in range(_count(rng, notes)):
+        for _ in range(poisson(rng, notes)):
             add("notes", self.when(record.created_ms), {"hs_note_body": rng.choice(NOTES)})
         return latest

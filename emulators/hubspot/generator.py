@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from leadbridge.emulators.common.fakedata import Person, fake_person
+from leadbridge.emulators.common.fakedata import Person, fake_person, weighted
 from leadbridge.emulators.common.timefmt import now_ms, to_iso_ms, to_ms
 from leadbridge.emulators.hubspot.activity import (
     DAY_MS,
@@ -32,7 +32,6 @@ from leadbridge.emulators.hubspot.activity import (
     SITE,
     TIERS,
     ActivityBuilder,
-    weighted,
 )
 from leadbridge.emulators.hubspot.catalog import custom_event_type
 from leadbridge.emulators.hubspot.portal import Portal, WebEvent
