@@ -42,6 +42,7 @@ __all__ = [
     "HeaderTokenAuth",
     "MemoryTokenPersister",
     "OAuth2TokenSource",
+    "OAuthApp",
     "OAuthAuth",
     "OAuthToken",
     "TokenPersister",
@@ -120,26 +121,33 @@ class AuthorizationRequest(BaseModel):
     redirect_uri: str
 
 
-def authorization_request(
-    authorize_url: str,
-    *,
-    client_id: str,
-    redirect_uri: str,
-    scope: str,
-    extra: Mapping[str, str] | None = None,
-) -> AuthorizationRequest:
+class OAuthApp(Protocol):
+    """What a connector's OAuth settings say about the app a user authorises."""
+
+    @property
+    def authorize_url(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def redirect_uri(self) -> str: ...
+    @property
+    def scopes(self) -> tuple[str, ...]: ...
+
+
+def authorization_request(app: OAuthApp) -> AuthorizationRequest:
     """Start an authorization-code flow with PKCE (S256) and a random state."""
     verifier = generate_token(64)
     state = secrets.token_urlsafe(24)
     client = OAuth2Client(
-        client_id=client_id, redirect_uri=redirect_uri, scope=scope, code_challenge_method="S256"
+        client_id=app.client_id,
+        redirect_uri=app.redirect_uri,
+        scope=" ".join(app.scopes),
+        code_challenge_method="S256",
     )
-    url, _ = client.create_authorization_url(
-        authorize_url, state=state, code_verifier=verifier, **dict(extra or {})
-    )
+    url, _ = client.create_authorization_url(app.authorize_url, state=state, code_verifier=verifier)
     client.close()
     return AuthorizationRequest(
-        url=url, state=state, code_verifier=verifier, redirect_uri=redirect_uri
+        url=url, state=state, code_verifier=verifier, redirect_uri=app.redirect_uri
     )
 
 

@@ -190,13 +190,7 @@ class SalesforceApi:
 
     def authorization_request(self) -> AuthorizationRequest:
         """The browser URL to start the web-server flow (PKCE S256, random state)."""
-        oauth = self._oauth()
-        return authorization_request(
-            oauth.authorize_url,
-            client_id=oauth.client_id,
-            redirect_uri=oauth.redirect_uri,
-            scope=" ".join(oauth.scopes),
-        )
+        return authorization_request(self._oauth())
 
     def complete_authorization(
         self, request: AuthorizationRequest, *, code: str, state: str
